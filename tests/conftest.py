@@ -1,0 +1,32 @@
+"""Shared test set-up: hypothesis profiles, the gpu mark, a fixed seed per test."""
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import tinygen as tg
+
+# No deadline: these machines are shared and their speed drifts; a test never times itself.
+settings.register_profile(
+    "default", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if tg.cuda_is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CuPy and an NVIDIA GPU")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    tg.manual_seed(0)
+    yield

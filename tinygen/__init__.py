@@ -1,0 +1,80 @@
+"""tinygen: a small deep-learning engine to read, and four generative models built on it.
+
+    import tinygen as tg
+    x = tg.tensor([[1.0, 2.0]], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    x.grad          # tensor([[2., 4.]])
+"""
+
+from . import backend
+from .autograd import AnomalyError, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import (
+    DeviceError,
+    bool_,
+    cuda_is_available,
+    float16,
+    float32,
+    float64,
+    int32,
+    int64,
+    set_default_device,
+    uint8,
+)
+from .creation import (
+    arange,
+    empty,
+    eye,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .ops.activation import log_softmax, relu, sigmoid, softmax, tanh
+from .ops.elementwise import abs, clamp, exp, log, maximum, minimum, sqrt, where
+from .ops.linalg import matmul
+from .ops.reduce import amax, amin, logsumexp, mean, sum, var
+from .ops.shape import cat, flatten, permute, reshape, squeeze, stack, transpose, unsqueeze
+from .tensor import Tensor
+
+clip = clamp
+concatenate = cat
+
+
+def broadcast_to(x, shape):
+    return x.broadcast_to(shape)
+
+
+def get_default_device():
+    return backend.default_device()
+
+
+def pow(x, exponent):
+    return x**exponent
+
+
+def neg(x):
+    return -x
+
+
+def max(x, dim=None, keepdim=False):
+    return x.max(dim, keepdim)
+
+
+def min(x, dim=None, keepdim=False):
+    return x.min(dim, keepdim)
+
+
+__version__ = "0.1.0"

@@ -1,0 +1,183 @@
+"""The one seam between tinygen and the array libraries.
+
+Every other module asks this one for the array module of the data at hand
+(``xp = array_module(x)``) instead of importing NumPy or CuPy itself, so the same
+code runs on a CPU (NumPy) and on an NVIDIA GPU (CuPy). CuPy is imported lazily,
+only when a tensor is asked to live on ``"cuda"``.
+
+Devices are plain strings: ``"cpu"`` and ``"cuda"``. Random numbers come from one
+generator per device, all seeded by :func:`manual_seed`, so a CPU run is
+reproducible bit for bit.
+"""
+
+import os
+
+import numpy
+
+DEVICES = ("cpu", "cuda")
+
+# dtypes, re-exported as tg.float32 and friends; they are NumPy dtype objects
+# (CuPy uses the same ones).
+float16 = numpy.dtype("float16")
+float32 = numpy.dtype("float32")
+float64 = numpy.dtype("float64")
+int32 = numpy.dtype("int32")
+int64 = numpy.dtype("int64")
+uint8 = numpy.dtype("uint8")
+bool_ = numpy.dtype("bool")
+
+_cupy = None
+_default_device = None
+_seed = 0
+_generators = {}
+
+
+class DeviceError(RuntimeError):
+    """A device was asked for that cannot be used, or two devices were mixed."""
+
+
+def _load_cupy():
+    """Import CuPy the first time a GPU is used; explain how to get it if missing."""
+    global _cupy
+    if _cupy is None:
+        try:
+            import cupy
+        except ImportError as e:
+            raise DeviceError(
+                "device 'cuda' needs CuPy, which is not installed; install it with "
+                "pip install -e \".[gpu]\" (cupy-cuda12x) on a machine with an NVIDIA GPU"
+            ) from e
+        try:
+            count = cupy.cuda.runtime.getDeviceCount()
+        except Exception as e:  # CUDA driver missing or broken
+            raise DeviceError(f"device 'cuda': CuPy is installed but no usable GPU was found ({e})") from e
+        if count == 0:
+            raise DeviceError("device 'cuda': CuPy is installed but this machine has no GPU")
+        _cupy = cupy
+    return _cupy
+
+
+def gpu_in_use():
+    """True once CuPy has been loaded: before that, every array is a NumPy array."""
+    return _cupy is not None
+
+
+def cuda_is_available():
+    """True when CuPy imports and sees at least one GPU (never raises)."""
+    try:
+        _load_cupy()
+        return True
+    except DeviceError:
+        return False
+
+
+def check_device(device):
+    """Normalise a device name ("cuda:0" -> "cuda") or raise a clear error."""
+    if device is None:
+        return default_device()
+    name = str(device).split(":")[0].lower()
+    if name not in DEVICES:
+        raise DeviceError(f"unknown device {device!r}; expected one of {DEVICES}")
+    if name == "cuda":
+        _load_cupy()
+    return name
+
+
+def default_device():
+    global _default_device
+    if _default_device is None:
+        _default_device = check_device(os.environ.get("TINYGEN_DEVICE", "cpu"))
+    return _default_device
+
+
+def set_default_device(device):
+    """Where new tensors live when no device= is given (also: env var TINYGEN_DEVICE)."""
+    global _default_device
+    _default_device = check_device(device)
+
+
+def xp_for(device):
+    """The array module (numpy or cupy) for a device name."""
+    return numpy if device == "cpu" else _load_cupy()
+
+
+def array_module(array):
+    """The array module that owns ``array``: the DeZero-style ``get_array_module``."""
+    if isinstance(array, numpy.ndarray) or _cupy is None:
+        return numpy
+    return _cupy.get_array_module(array)
+
+
+def device_of(array):
+    return "cpu" if array_module(array) is numpy else "cuda"
+
+
+def is_array(obj):
+    return isinstance(obj, numpy.ndarray) or (_cupy is not None and isinstance(obj, _cupy.ndarray))
+
+
+def as_array(data, dtype=None, device="cpu"):
+    """Any array-like (list, scalar, NumPy or CuPy array) as an array on ``device``."""
+    if device == "cpu":
+        if _cupy is not None and isinstance(data, _cupy.ndarray):
+            data = data.get()
+        return numpy.asarray(data, dtype=dtype)
+    return _load_cupy().asarray(data, dtype=dtype)
+
+
+def to_host(array):
+    """A NumPy array with the same values (a copy only when the data is on a GPU)."""
+    if isinstance(array, numpy.ndarray):
+        return array
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return array.get()
+    return numpy.asarray(array)
+
+
+def dtype(obj):
+    """Turn 'float32', numpy.float32 or a dtype into a dtype object."""
+    return numpy.dtype(obj)
+
+
+def is_floating(dt):
+    return numpy.issubdtype(dt, numpy.floating)
+
+
+def result_dtype(*dtypes):
+    return numpy.result_type(*dtypes)
+
+
+# ---------------------------------------------------------------- random numbers
+def manual_seed(seed):
+    """Seed every device's generator; the same seed gives the same CPU run."""
+    global _seed
+    _seed = int(seed)
+    _generators.clear()
+
+
+def generator(device):
+    """The random generator of a device, created from the current seed on first use."""
+    if device not in _generators:
+        xp = xp_for(device)
+        _generators[device] = xp.random.default_rng(_seed)
+    return _generators[device]
+
+
+def get_rng_state():
+    """The CPU generator's state as a plain dict of numbers (saved in checkpoints)."""
+    return {"seed": _seed, "cpu": generator("cpu").bit_generator.state}
+
+
+def set_rng_state(state):
+    manual_seed(state["seed"])
+    generator("cpu").bit_generator.state = state["cpu"]
+
+
+def host_rng(seed):
+    """A private NumPy generator, for helpers (gradcheck) that must not move the global one."""
+    return numpy.random.default_rng(seed)
+
+
+def errstate(**kwargs):
+    """numpy.errstate; CuPy never warns on overflow, so this is all either needs."""
+    return numpy.errstate(**kwargs)

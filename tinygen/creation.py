@@ -1,0 +1,121 @@
+"""Making tensors: from data, filled with a constant, or random (per-device generators)."""
+
+from . import backend
+from .tensor import Tensor
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor from a list, a number or an array; Python floats become float32."""
+    return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def _shape(size):
+    """zeros(2, 3) and zeros((2, 3)) both mean shape (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def _new(make, dtype, device, requires_grad):
+    device = backend.check_device(device)
+    data = make(backend.xp_for(device), backend.dtype(dtype if dtype is not None else backend.float32))
+    return Tensor._make(data, False).requires_grad_(requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _new(lambda xp, dt: xp.zeros(_shape(size), dtype=dt), dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _new(lambda xp, dt: xp.ones(_shape(size), dtype=dt), dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    return _new(lambda xp, dt: xp.full(tuple(size), fill_value, dtype=dt), dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    return _new(lambda xp, dt: xp.eye(n, m, dtype=dt), dtype, device, requires_grad)
+
+
+def _like(x, dtype, device):
+    return (dtype if dtype is not None else x.dtype), (device if device is not None else x.device)
+
+
+def zeros_like(x, dtype=None, device=None, requires_grad=False):
+    dtype, device = _like(x, dtype, device)
+    return zeros(x.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def ones_like(x, dtype=None, device=None, requires_grad=False):
+    dtype, device = _like(x, dtype, device)
+    return ones(x.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+    dtype, device = _like(x, dtype, device)
+    return full(x.shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """Like torch.arange: integers give int64, any float argument gives float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        floats = any(isinstance(v, float) for v in (start, end, step))
+        dtype = backend.float32 if floats else backend.int64
+    return _new(lambda xp, dt: xp.arange(start, end, step, dtype=dt), dtype, device, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    return _new(lambda xp, dt: xp.linspace(start, end, steps, dtype=dt), dtype, device, requires_grad)
+
+
+# ---------------------------------------------------------------- random
+def manual_seed(seed):
+    """Seed the generators of every device: the same seed gives the same CPU run, bit for bit."""
+    backend.manual_seed(seed)
+
+
+def _random(draw, size, dtype, device, requires_grad):
+    device = backend.check_device(device)
+    dt = backend.dtype(dtype if dtype is not None else backend.float32)
+    data = draw(backend.generator(device), _shape(size), dt)
+    return Tensor._make(data, False).requires_grad_(requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples."""
+    return _random(lambda rng, shape, dt: rng.standard_normal(shape, dtype=dt), size, dtype, device, requires_grad)
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False):
+    """Uniform samples on [0, 1)."""
+    return _random(lambda rng, shape, dt: rng.random(shape, dtype=dt), size, dtype, device, requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None, device=None):
+    """Integers uniform on [low, high) (int64 unless told otherwise)."""
+    if high is None:
+        low, high = 0, low
+    dtype = dtype if dtype is not None else backend.int64
+    return _random(lambda rng, shape, dt: rng.integers(low, high, shape, dtype=dt), (tuple(size),), dtype, device, False)
+
+
+def randperm(n, device=None):
+    device = backend.check_device(device)
+    return Tensor._make(backend.generator(device).permutation(n).astype(backend.int64), False)
+
+
+def randn_like(x, dtype=None, device=None):
+    dtype, device = _like(x, dtype, device)
+    return randn(x.shape, dtype=dtype, device=device)
+
+
+def rand_like(x, dtype=None, device=None):
+    dtype, device = _like(x, dtype, device)
+    return rand(x.shape, dtype=dtype, device=device)

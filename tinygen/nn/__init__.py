@@ -1,0 +1,3 @@
+"""Neural-network building blocks. ``tinygen.nn.functional`` holds the functional forms."""
+
+from . import functional

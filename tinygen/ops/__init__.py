@@ -1,0 +1,9 @@
+"""The differentiable primitives, one family per file.
+
+elementwise  + - * / ** exp log sqrt abs maximum minimum where clamp cast
+reduce       sum mean var amax amin logsumexp, and broadcast_to / sum_to
+shape        reshape permute index cat stack pad squeeze unsqueeze flatten
+linalg       matmul
+activation   relu leaky_relu sigmoid tanh softplus silu gelu softmax log_softmax
+loss         the training losses
+"""

@@ -1,0 +1,116 @@
+"""Activation functions and the softmax family, in numerically stable forms.
+
+"Stable" here means finite values and gradients for inputs as large as |x| = 1e4 in float32,
+with no overflow warnings: never take exp of a large positive number.
+"""
+
+import math
+
+from .. import backend
+from ..autograd import Function
+from .elementwise import const
+from .reduce import logsumexp
+
+
+class ReLU(Function):
+    def forward(self, x):
+        return backend.array_module(x).maximum(x, 0)
+
+    def backward(self, g):  # slope 1 where x > 0, else 0 (and 0 at the kink, like PyTorch)
+        return g * const((self.inputs[0].data > 0).astype(g.dtype))
+
+
+class LeakyReLU(Function):
+    def forward(self, x):
+        return backend.array_module(x).where(x > 0, x, x * self.slope)
+
+    def backward(self, g):  # slope 1 where x > 0, else `slope`
+        x = self.inputs[0].data
+        return g * const(backend.array_module(x).where(x > 0, 1.0, self.slope).astype(g.dtype))
+
+
+class Sigmoid(Function):
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, x):
+        # 1 / (1 + e^-x) overflows for x << 0; with e = e^-|x| <= 1 both branches are safe:
+        # x >= 0: 1 / (1 + e),   x < 0: e / (1 + e)
+        xp = backend.array_module(x)
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1.0, e) / (1.0 + e)
+
+    def backward(self, g):  # s' = s (1 - s)
+        s = self.output
+        return g * s * (1.0 - s)
+
+
+class Tanh(Function):
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, x):
+        return backend.array_module(x).tanh(x)
+
+    def backward(self, g):  # tanh' = 1 - tanh^2
+        y = self.output
+        return g * (1.0 - y * y)
+
+
+class Softplus(Function):
+    def forward(self, x):
+        # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): the exponent is never positive
+        xp = backend.array_module(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, g):  # softplus' = sigmoid
+        return g * sigmoid(self.inputs[0])
+
+
+# ---------------------------------------------------------------- the functions
+def relu(x):
+    return ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU.apply(x, slope=float(negative_slope))
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def softplus(x, beta=1.0):
+    """log(1 + e^(beta x)) / beta."""
+    return Softplus.apply(x) if beta == 1.0 else Softplus.apply(x * float(beta)) / float(beta)
+
+
+def silu(x):
+    """x * sigmoid(x), also called swish."""
+    return x * sigmoid(x)
+
+
+def gelu(x, approximate="tanh"):
+    """0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the tanh form of GELU.
+
+    PyTorch's default is the exact form with erf, which NumPy does not provide; the two differ
+    by less than 1e-3. Pass approximate="tanh" in PyTorch to compare like with like.
+    """
+    if approximate != "tanh":
+        raise ValueError(f"gelu: only approximate='tanh' is implemented, got {approximate!r}")
+    inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
+    return x * 0.5 * (tanh(inner) + 1.0)
+
+
+def log_softmax(x, dim=-1):
+    """x - log sum exp(x): the log-probabilities, stable for large |x|."""
+    return x - logsumexp(x, dim, keepdims=True)
+
+
+def softmax(x, dim=-1):
+    """e^x / sum e^x, computed as exp(log_softmax) so it never overflows."""
+    return log_softmax(x, dim).exp()

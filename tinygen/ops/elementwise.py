@@ -1,0 +1,303 @@
+"""Elementwise arithmetic: each op's forward on arrays and its backward on Tensors.
+
+Binary ops broadcast like NumPy. Their backward returns gradients of the broadcast shape;
+the engine (autograd.run_backward) sums each one back to its input's shape, in one place.
+"""
+
+from .. import backend
+from ..autograd import Function
+from ..tensor import Tensor
+
+
+def const(array):
+    """An array as a Tensor that needs no gradient (masks, constants in a backward)."""
+    return Tensor._make(array, False)
+
+
+class Add(Function):
+    uses_inputs = False
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):  # d(a+b)/da = d(a+b)/db = 1
+        return g, g
+
+
+class Sub(Function):
+    uses_inputs = False
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, -g
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):  # d(ab)/da = b, d(ab)/db = a
+        a, b = self.inputs
+        return g * b, g * a
+
+
+class Div(Function):
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        a, b = self.inputs
+        ga = g / b
+        return ga, -ga * a / b
+
+
+class Neg(Function):
+    uses_inputs = False
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+class PowScalar(Function):
+    """x ** c for a constant number c."""
+
+    def forward(self, x):
+        return x**self.exponent
+
+    def backward(self, g):  # d(x^c)/dx = c x^(c-1)
+        (x,) = self.inputs
+        c = self.exponent
+        if c == 2:
+            return g * x * 2.0
+        return g * c * x ** (c - 1)
+
+
+class Pow(Function):
+    """a ** b where both are tensors."""
+
+    uses_output = True
+
+    def forward(self, a, b):
+        return a**b
+
+    def backward(self, g):  # d(a^b)/da = b a^(b-1),  d(a^b)/db = a^b log a
+        a, b = self.inputs
+        return g * b * a ** (b - 1.0), g * self.output * log(a)
+
+
+class Exp(Function):
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, x):
+        return backend.array_module(x).exp(x)
+
+    def backward(self, g):  # d(e^x)/dx = e^x, the output itself
+        return g * self.output
+
+
+class Log(Function):
+    def forward(self, x):
+        return backend.array_module(x).log(x)
+
+    def backward(self, g):  # d(log x)/dx = 1/x
+        return g / self.inputs[0]
+
+
+class Sqrt(Function):
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, x):
+        return backend.array_module(x).sqrt(x)
+
+    def backward(self, g):  # d(sqrt x)/dx = 1 / (2 sqrt x)
+        return g / (self.output * 2.0)
+
+
+class Abs(Function):
+    def forward(self, x):
+        return backend.array_module(x).abs(x)
+
+    def backward(self, g):  # d|x|/dx = sign(x), taken as 0 at the kink
+        x = self.inputs[0].data
+        return g * const(backend.array_module(x).sign(x))
+
+
+class Maximum(Function):
+    def forward(self, a, b):
+        return backend.array_module(a).maximum(a, b)
+
+    def backward(self, g):  # the larger input takes the gradient; a tie splits it
+        a, b = (t.data for t in self.inputs)
+        to_a = const(((a > b) + 0.5 * (a == b)).astype(g.dtype))
+        return g * to_a, g * (1.0 - to_a)
+
+
+class Minimum(Function):
+    def forward(self, a, b):
+        return backend.array_module(a).minimum(a, b)
+
+    def backward(self, g):
+        a, b = (t.data for t in self.inputs)
+        to_a = const(((a < b) + 0.5 * (a == b)).astype(g.dtype))
+        return g * to_a, g * (1.0 - to_a)
+
+
+class Where(Function):
+    """cond ? a : b, with ``cond`` a boolean array (not differentiable)."""
+
+    uses_inputs = False
+
+    def forward(self, a, b):
+        return backend.array_module(a).where(self.condition, a, b)
+
+    def backward(self, g):
+        mask = const(self.condition.astype(g.dtype))
+        return g * mask, g * (1.0 - mask)
+
+
+class Clamp(Function):
+    def forward(self, x):
+        return backend.array_module(x).clip(x, self.low, self.high)
+
+    def backward(self, g):  # slope 1 inside [low, high], 0 where the value was clipped
+        x = self.inputs[0].data
+        inside = backend.array_module(x).ones(x.shape, dtype=bool)
+        if self.low is not None:
+            inside &= x >= self.low
+        if self.high is not None:
+            inside &= x <= self.high
+        return g * const(inside.astype(g.dtype))
+
+
+class Cast(Function):
+    uses_inputs = False
+
+    def forward(self, x):
+        self.in_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, g):
+        return cast(g, self.in_dtype)
+
+
+class ToDevice(Function):
+    uses_inputs = False
+
+    def forward(self, x):
+        self.in_device = backend.device_of(x)
+        return backend.as_array(x, device=self.device)
+
+    def backward(self, g):
+        return to_device(g, self.in_device)
+
+
+class Clone(Function):
+    uses_inputs = False
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return g
+
+
+# ---------------------------------------------------------------- the functions
+def _check_broadcast(op, a, b):
+    """Refuse shapes that do not broadcast, naming the op and both shapes."""
+    sa, sb = a.shape, b.shape
+    if sa == sb:
+        return
+    for x, y in zip(reversed(sa), reversed(sb)):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"{op}: shapes {sa} and {sb} do not broadcast (dimension sizes {x} and {y})")
+
+
+def _binary(cls, name, a, b):
+    _check_broadcast(name, a, b)
+    return cls.apply(a, b)
+
+
+def add(a, b):
+    return _binary(Add, "add", a, b)
+
+
+def sub(a, b):
+    return _binary(Sub, "sub", a, b)
+
+
+def mul(a, b):
+    return _binary(Mul, "mul", a, b)
+
+
+def div(a, b):
+    return _binary(Div, "div", a, b)
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def pow(x, exponent):
+    if isinstance(exponent, Tensor):
+        return _binary(Pow, "pow", x, exponent)
+    return PowScalar.apply(x, exponent=exponent)
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def abs(x):
+    return Abs.apply(x)
+
+
+def maximum(a, b):
+    return _binary(Maximum, "maximum", a, b)
+
+
+def minimum(a, b):
+    return _binary(Minimum, "minimum", a, b)
+
+
+def where(condition, a, b):
+    """Elementwise choice: ``a`` where ``condition`` holds, else ``b`` (all broadcast together)."""
+    if not isinstance(a, Tensor):
+        a = b._lift(a)
+    if not isinstance(b, Tensor):
+        b = a._lift(b)
+    _check_broadcast("where", a, b)
+    cond = condition.data if isinstance(condition, Tensor) else backend.as_array(condition, device=a.device)
+    return Where.apply(a, b, condition=cond)
+
+
+def clamp(x, min=None, max=None):
+    if min is None and max is None:
+        raise ValueError("clamp: give at least one of min and max")
+    return Clamp.apply(x, low=min, high=max)
+
+
+def cast(x, dtype):
+    return Cast.apply(x, dtype=backend.dtype(dtype))
+
+
+def to_device(x, device):
+    return ToDevice.apply(x, device=device)
+
+
+def clone(x):
+    return Clone.apply(x)

@@ -1,0 +1,36 @@
+"""Matrix products, with NumPy's batch broadcasting over leading dimensions."""
+
+from ..autograd import Function
+
+
+class MatMul(Function):
+    """a @ b for a, b with at least two dimensions; leading (batch) dimensions broadcast."""
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, g):  # dL/da = g b^T,  dL/db = a^T g  (summed over broadcast batches by the engine)
+        a, b = self.inputs
+        ga = g @ b.transpose(-1, -2) if self.needs_input_grad[0] else None
+        gb = a.transpose(-1, -2) @ g if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+def matmul(a, b):
+    """PyTorch's matmul: a 1-D operand is a row (left) or a column (right) vector, then squeezed."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
+    if a.ndim == 1:
+        return matmul(a.unsqueeze(0), b).squeeze(-2)
+    if b.ndim == 1:
+        return matmul(a, b.unsqueeze(-1)).squeeze(-1)
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} do not fit: "
+            f"{a.shape[-1]} columns against {b.shape[-2]} rows"
+        )
+    batch_a, batch_b = a.shape[:-2], b.shape[:-2]
+    for x, y in zip(reversed(batch_a), reversed(batch_b)):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} do not broadcast")
+    return MatMul.apply(a, b)

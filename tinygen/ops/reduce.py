@@ -1,0 +1,160 @@
+"""Reductions (sum, max, ...) and their partners broadcast_to / sum_to.
+
+A reduction's backward spreads the gradient back over the axes it removed, which is a
+broadcast; a broadcast's backward adds the gradient up over the axes it copied along, which
+is a sum. So the two pairs Sum <-> BroadcastTo and SumTo <-> BroadcastTo are each other's
+backward, and second derivatives work with no extra code.
+"""
+
+import math
+
+from .. import backend
+from ..autograd import Function
+from ..tensor import Tensor
+from .elementwise import const, log
+
+
+def normalize_axes(axis, ndim, op="reduce"):
+    """None -> all axes; an int or a tuple -> a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def _kept_shape(shape, axes):
+    """The shape a reduction over ``axes`` has with keepdims=True."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    uses_inputs = False
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x.sum(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, g):  # every summed element gets the same gradient
+        if not self.keepdims:
+            g = g.reshape(_kept_shape(self.in_shape, self.axes))
+        return broadcast_to(g, self.in_shape)
+
+
+class Amax(Function):
+    """Largest value along axes; ``sign=-1`` makes it the smallest (amin)."""
+
+    uses_output = True
+
+    def forward(self, x):
+        xp = backend.array_module(x)
+        reduce = xp.max if self.sign > 0 else xp.min
+        return reduce(x, axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, g):  # the gradient goes to the maximal element(s), split evenly on ties
+        x = self.inputs[0].data
+        best = self.output.data
+        if not self.keepdims:
+            best = best.reshape(_kept_shape(x.shape, self.axes))
+            g = g.reshape(best.shape)
+        winners = (x == best).astype(g.dtype)
+        winners /= winners.sum(axis=self.axes, keepdims=True)
+        return g * const(winners)
+
+
+class BroadcastTo(Function):
+    uses_inputs = False
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return backend.array_module(x).broadcast_to(x, self.shape)
+
+    def backward(self, g):
+        return sum_to(g, self.in_shape)
+
+
+class SumTo(Function):
+    """Sum a broadcast gradient back down to ``shape`` (the inverse of broadcasting)."""
+
+    uses_inputs = False
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        lead = x.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(self.shape) if n == 1 and x.shape[lead + i] != 1
+        )
+        return x.sum(axis=axes, keepdims=True).reshape(self.shape)
+
+    def backward(self, g):
+        return broadcast_to(g, self.in_shape)
+
+
+# ---------------------------------------------------------------- the functions
+def sum(x, axis=None, keepdims=False):
+    return Sum.apply(x, axes=normalize_axes(axis, x.ndim, "sum"), keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    axes = normalize_axes(axis, x.ndim, "mean")
+    count = math.prod(x.shape[a] for a in axes)
+    return sum(x, axes, keepdims) / float(count)
+
+
+def var(x, axis=None, keepdims=False, correction=1):
+    """Variance; ``correction=1`` divides by n - 1 as torch.var does (NumPy's default is 0)."""
+    axes = normalize_axes(axis, x.ndim, "var")
+    count = math.prod(x.shape[a] for a in axes)
+    centred = x - mean(x, axes, keepdims=True)
+    return sum(centred * centred, axes, keepdims) / float(max(count - correction, 0))
+
+
+def amax(x, axis=None, keepdims=False):
+    return Amax.apply(x, axes=normalize_axes(axis, x.ndim, "max"), keepdims=keepdims, sign=1)
+
+
+def amin(x, axis=None, keepdims=False):
+    return Amax.apply(x, axes=normalize_axes(axis, x.ndim, "min"), keepdims=keepdims, sign=-1)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) without overflow: subtract the maximum first.
+
+    log sum_i e^{x_i} = m + log sum_i e^{x_i - m}; with m = max x every exponent is <= 0.
+    m is detached: the identity holds for any m, so its gradient cancels exactly.
+    """
+    axes = normalize_axes(axis, x.ndim, "logsumexp")
+    m = amax(x, axes, keepdims=True).detach()
+    out = m + log(sum((x - m).exp(), axes, keepdims=True))
+    return out if keepdims else out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axes))
+
+
+def argmax(x, axis=None, keepdims=False):
+    xp = backend.array_module(x.data)
+    return Tensor._make(xp.argmax(x.data, axis=axis, keepdims=keepdims), False)
+
+
+def argmin(x, axis=None, keepdims=False):
+    xp = backend.array_module(x.data)
+    return Tensor._make(xp.argmin(x.data, axis=axis, keepdims=keepdims), False)
+
+
+def broadcast_to(x, shape):
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    fits = len(x.shape) <= len(shape) and all(
+        n == 1 or n == m for n, m in zip(reversed(x.shape), reversed(shape))
+    )
+    if not fits:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
+    return BroadcastTo.apply(x, shape=shape)
+
+
+def sum_to(x, shape):
+    shape = tuple(shape)
+    return x if x.shape == shape else SumTo.apply(x, shape=shape)
