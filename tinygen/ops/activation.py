@@ -8,8 +8,8 @@ import math
 
 from .. import backend
 from ..autograd import Function
-from .elementwise import const
-from .reduce import logsumexp
+from .elementwise import const, log
+from .reduce import amax
 
 
 class ReLU(Function):
@@ -106,11 +106,22 @@ def gelu(x, approximate="tanh"):
     return x * 0.5 * (tanh(inner) + 1.0)
 
 
+def _shifted(x, dim):
+    """x - max(x) along dim: every exponent <= 0, so e^(x - m) never overflows.
+
+    m is detached: softmax(x - m) = softmax(x) for any constant m, so its gradient is zero.
+    Shifting first (not x - logsumexp(x)) also keeps float32 exact for large equal logits.
+    """
+    return x - amax(x, dim, keepdims=True).detach()
+
+
 def log_softmax(x, dim=-1):
-    """x - log sum exp(x): the log-probabilities, stable for large |x|."""
-    return x - logsumexp(x, dim, keepdims=True)
+    """(x - m) - log sum e^(x - m): the log-probabilities, stable for large |x|."""
+    z = _shifted(x, dim)
+    return z - log(z.exp().sum(dim, keepdim=True))
 
 
 def softmax(x, dim=-1):
-    """e^x / sum e^x, computed as exp(log_softmax) so it never overflows."""
-    return log_softmax(x, dim).exp()
+    """e^(x - m) / sum e^(x - m), with m the maximum along dim."""
+    e = _shifted(x, dim).exp()
+    return e / e.sum(dim, keepdim=True)

@@ -87,7 +87,10 @@ class Pow(Function):
 
     def backward(self, g):  # d(a^b)/da = b a^(b-1),  d(a^b)/db = a^b log a
         a, b = self.inputs
-        return g * b * a ** (b - 1.0), g * self.output * log(a)
+        # only what is needed: log a is NaN for a negative base that a constant exponent allows
+        ga = g * b * a ** (b - 1.0) if self.needs_input_grad[0] else None
+        gb = g * self.output * log(a) if self.needs_input_grad[1] else None
+        return ga, gb
 
 
 class Exp(Function):

@@ -20,6 +20,8 @@ def matmul(a, b):
     """PyTorch's matmul: a 1-D operand is a row (left) or a column (right) vector, then squeezed."""
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
+    if a.ndim == 1 and b.ndim == 1:  # (k,) @ (k,): the dot product, a 0-d tensor
+        return matmul(a.unsqueeze(0), b).squeeze(0)
     if a.ndim == 1:
         return matmul(a.unsqueeze(0), b).squeeze(-2)
     if b.ndim == 1:
