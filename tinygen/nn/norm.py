@@ -1,0 +1,178 @@
+"""Normalisation layers: BatchNorm, GroupNorm, LayerNorm.
+
+All three compute x_hat = (x - mean) / sqrt(var + eps) over some axes (the biased variance,
+dividing by n) and then y = x_hat * weight + bias per channel or feature. They differ only in
+which axes the statistics are taken over:
+
+    BatchNorm   over the batch and spatial axes, one mean per channel   (N, C, *)
+    GroupNorm   over each sample's channels in a group and spatial axes
+    LayerNorm   over the last few axes of each sample
+
+They are built from differentiable ops (mean, sqrt, ...), so second derivatives come free.
+"""
+
+from .. import backend
+from ..autograd import no_grad
+from ..creation import ones, tensor, zeros
+from .module import Module, Parameter
+
+
+def _normalize(x, axes, eps):
+    """(x - mean) / sqrt(var + eps) over ``axes``; also returns the mean and biased var (kept dims)."""
+    mean = x.mean(axes, keepdim=True)
+    centred = x - mean
+    var = (centred * centred).mean(axes, keepdim=True)  # biased: divide by n
+    return centred / (var + eps).sqrt(), mean, var
+
+
+def _affine(y, weight, bias, shape):
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def _update_running(running, batch_value, momentum):
+    """running <- (1 - momentum) * running + momentum * batch, with no graph."""
+    with no_grad():
+        running.mul_(1.0 - momentum).add_(batch_value.reshape(running.shape), alpha=momentum)
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Normalise each channel (axis 1) of x (N, C, *) with the batch's statistics while training,
+    updating the running ones (unbiased variance, as PyTorch), or with the running ones in eval."""
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {x.shape}")
+    channels = x.shape[1]
+    shape = (1, channels) + (1,) * (x.ndim - 2)
+    if training:
+        n = x.numel() // channels
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape {x.shape}")
+        axes = (0,) + tuple(range(2, x.ndim))
+        x_hat, mean, var = _normalize(x, axes, eps)
+        if running_mean is not None:
+            _update_running(running_mean, mean.data, momentum)
+        if running_var is not None:
+            _update_running(running_var, var.data * (n / (n - 1)), momentum)  # unbiased for the running estimate
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+        x_hat = (x - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
+    return _affine(x_hat, weight, bias, shape)
+
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Split the C channels of x (N, C, *) into groups; normalise each sample's group on its own."""
+    if x.ndim < 2 or x.shape[1] % num_groups:
+        raise ValueError(f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups}, got {x.shape}")
+    n, channels = x.shape[:2]
+    grouped = x.reshape(n, num_groups, -1)  # (N, G, C/G * spatial)
+    x_hat = _normalize(grouped, 2, eps)[0].reshape(x.shape)
+    return _affine(x_hat, weight, bias, (1, channels) + (1,) * (x.ndim - 2))
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the last len(normalized_shape) axes of x, which must have that shape."""
+    normalized_shape = _as_shape(normalized_shape)
+    k = len(normalized_shape)
+    if x.shape[x.ndim - k :] != normalized_shape:
+        raise ValueError(f"layer_norm: expected input ending in shape {normalized_shape}, got {x.shape}")
+    x_hat = _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)[0]
+    return _affine(x_hat, weight, bias, normalized_shape)
+
+
+def _as_shape(shape):
+    return (shape,) if isinstance(shape, int) else tuple(shape)
+
+
+# ---------------------------------------------------------------- the layers
+class _BatchNorm(Module):
+    """BatchNorm over channel axis 1; weight 1, bias 0, running mean 0 and var 1 at the start."""
+
+    expected_ndims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = Parameter(ones(num_features, device=device, dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros(num_features, device=device, dtype=dtype)) if affine else None
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, device=device, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
+            self.register_buffer("num_batches_tracked", tensor(0, dtype=backend.int64, device=device))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1.0)
+                self.num_batches_tracked.zero_()
+
+    def forward(self, x):
+        if x.ndim not in self.expected_ndims or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"{type(self).__name__}({self.num_features}): expected input with {' or '.join(map(str, self.expected_ndims))} "
+                f"dimensions and {self.num_features} channels on axis 1, got shape {x.shape}"
+            )
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            if momentum is None:  # cumulative average: weight 1/k for the k-th batch (kept on the device)
+                momentum = 1.0 / self.num_batches_tracked.data.astype(self.running_mean.dtype)
+        use_batch = self.training or not self.track_running_stats  # without running stats, always the batch's
+        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_batch, momentum, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """For (N, C) or (N, C, L) inputs."""
+
+    expected_ndims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """For (N, C, H, W) inputs."""
+
+    expected_ndims = (4,)
+
+
+class GroupNorm(Module):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels={num_channels} must be divisible by num_groups={num_groups}")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        self.weight = Parameter(ones(num_channels, device=device, dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros(num_channels, device=device, dtype=dtype)) if affine else None
+
+    def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm: expected input (N, {self.num_channels}, *), got shape {x.shape}")
+        return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class LayerNorm(Module):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.normalized_shape, self.eps = _as_shape(normalized_shape), eps
+        self.elementwise_affine = elementwise_affine
+        affine = elementwise_affine
+        self.weight = Parameter(ones(self.normalized_shape, device=device, dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros(self.normalized_shape, device=device, dtype=dtype)) if affine and bias else None
+
+    def forward(self, x):
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
