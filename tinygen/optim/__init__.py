@@ -1,0 +1,14 @@
+"""Optimisers, learning-rate schedules and an exponential moving average of the weights.
+
+    opt = tg.optim.AdamW(model.parameters(), lr=1e-3)
+    sched = tg.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=1000)
+    loss.backward(); opt.step(); opt.zero_grad(); sched.step()
+"""
+
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .ema import EMA
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["Adam", "AdamW", "EMA", "Optimizer", "SGD", "lr_scheduler"]

@@ -1,0 +1,73 @@
+"""Adam and AdamW: per-coordinate steps scaled by running moments of the gradient (PyTorch's rule)."""
+
+import math
+
+from .. import backend
+from ..tensor import Tensor
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015), with bias correction and ``eps`` outside the square root.
+
+    m = beta1 m + (1 - beta1) g                 running mean of the gradient
+    v = beta2 v + (1 - beta2) g^2               running mean of its square
+    p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    ``weight_decay`` adds ``weight_decay * p`` to the gradient (an L2 penalty), which then goes
+    through the moments; AdamW decays the weights directly instead.
+    """
+
+    decoupled_weight_decay = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, maximize=False):
+        name = type(self).__name__
+        if lr < 0 or eps < 0 or weight_decay < 0:
+            raise ValueError(f"{name}: expected lr, eps and weight_decay >= 0, got {lr}, {eps}, {weight_decay}")
+        if not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"{name}: expected betas in [0, 1), got {tuple(betas)}")
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _update(self, p, grad, state, group):
+        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        xp = backend.array_module(grad)
+        if group["maximize"]:
+            grad = -grad
+        if wd != 0:
+            if self.decoupled_weight_decay:
+                p.mul_(1.0 - lr * wd)  # AdamW: shrink the weights, apart from the gradient
+            else:
+                grad = grad + wd * p.data
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = _zeros_like(p)
+            state["exp_avg_sq"] = _zeros_like(p)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = _zeros_like(p)
+        state["step"] += 1
+        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        m.mul_(beta1).add_(grad, alpha=1.0 - beta1)
+        v.mul_(beta2).add_(grad * grad, alpha=1.0 - beta2)
+        if group["amsgrad"]:  # never let the denominator shrink
+            v = state["max_exp_avg_sq"].copy_(xp.maximum(state["max_exp_avg_sq"].data, v.data))
+        # Python floats: they keep a float32 parameter float32
+        bias_correction1 = 1.0 - beta1**t
+        bias_correction2 = 1.0 - beta2**t
+        denom = xp.sqrt(v.data) / math.sqrt(bias_correction2) + eps
+        p.add_(m.data / denom, alpha=-lr / bias_correction1)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): ``p -= lr * weight_decay * p``
+    before the Adam step, so the decay is not rescaled by the moments."""
+
+    decoupled_weight_decay = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+def _zeros_like(p):
+    return Tensor._make(backend.array_module(p.data).zeros_like(p.data), False)

@@ -1,0 +1,85 @@
+"""EMA: an exponential moving average of a model's parameters, the weights DDPM samples with.
+
+    ema = EMA(model, decay=0.999)
+    for batch in data:
+        ...; opt.step(); ema.update()
+    with ema.average_parameters():      # the model holds the averaged weights inside the block
+        samples = sample(model)
+
+Averaging the last few thousand steps' weights smooths out the noise of SGD, which matters
+for diffusion models: their samples look visibly better with the EMA weights.
+"""
+
+import contextlib
+
+from ..autograd import no_grad
+
+
+class EMA:
+    """``shadow = decay * shadow + (1 - decay) * param`` after each step, for every parameter.
+
+    With ``warmup=True`` the decay used at update ``n`` is ``min(decay, (1 + n) / (10 + n))``
+    (TensorFlow's ExponentialMovingAverage with ``num_updates``): early on, when the shadow
+    still mostly holds the random initial weights, it follows the model quickly. Buffers
+    (BatchNorm statistics) are not averaged: the model's own are used.
+    """
+
+    def __init__(self, model, decay=0.999, warmup=False):
+        if not 0.0 <= decay <= 1.0:
+            raise ValueError(f"EMA: expected decay in [0, 1], got {decay}")
+        self.model, self.decay, self.warmup = model, decay, warmup
+        self.num_updates = 0
+        with no_grad():  # copies on the parameters' devices, in their dtypes, with no graph
+            self.shadow = {name: p.detach().clone() for name, p in model.named_parameters()}
+
+    def current_decay(self):
+        """The decay the next ``update()`` will use."""
+        if not self.warmup:
+            return self.decay
+        n = self.num_updates + 1
+        return min(self.decay, (1.0 + n) / (10.0 + n))
+
+    def update(self):
+        """Move the shadow weights towards the model's current ones (call after optimizer.step())."""
+        decay = self.current_decay()
+        with no_grad():
+            for name, p in self.model.named_parameters():
+                self.shadow[name].mul_(decay).add_(p, alpha=1.0 - decay)
+        self.num_updates += 1
+
+    def copy_to(self, model=None):
+        """Write the averaged weights into ``model`` (by default the model being tracked)."""
+        model = self.model if model is None else model
+        with no_grad():
+            for name, p in model.named_parameters():
+                p.copy_(self.shadow[name])
+
+    @contextlib.contextmanager
+    def average_parameters(self):
+        """Inside the block the model holds the averaged weights; its own come back afterwards."""
+        with no_grad():
+            backup = {name: p.detach().clone() for name, p in self.model.named_parameters()}
+        self.copy_to()
+        try:
+            yield self.model
+        finally:
+            with no_grad():
+                for name, p in self.model.named_parameters():
+                    p.copy_(backup[name])
+
+    def state_dict(self):
+        return {"decay": self.decay, "warmup": self.warmup, "num_updates": self.num_updates,
+                "shadow": dict(self.shadow)}
+
+    def load_state_dict(self, state_dict):
+        shadow = state_dict["shadow"]
+        if set(shadow) != set(self.shadow):
+            raise ValueError(
+                f"EMA.load_state_dict: the saved averages are for {sorted(shadow)}, "
+                f"the model has {sorted(self.shadow)}"
+            )
+        self.decay, self.warmup = state_dict["decay"], state_dict["warmup"]
+        self.num_updates = state_dict["num_updates"]
+        with no_grad():
+            for name, t in self.shadow.items():
+                t.copy_(shadow[name])
