@@ -1,0 +1,147 @@
+"""Where dataset files live, and fetching them: mirrors, MD5 check, atomic rename.
+
+The data root is, in order: the ``root`` argument, ``$TINYGEN_DATA``, ``~/.cache/tinygen``.
+Each dataset has its own folder under it (``<root>/mnist/``, ``<root>/fashion-mnist/``) holding
+its four standard ``.gz`` files. A missing file is downloaded to a temporary name in that folder,
+its MD5 checked, and only then renamed into place, so an interrupted or corrupt download never
+leaves a file that looks finished.
+"""
+
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from ..progress import Progress
+
+FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+# name -> mirrors (tried in order; the MD5 check makes plain http safe) and the MD5 of each file
+SOURCES = {
+    "mnist": {
+        "mirrors": (
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        ),
+        "md5": dict(zip(FILES, (
+            "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            "d53e105ee54ea40749a09fcbcd1e9432",
+            "9fb629c4189551a2d022fa330f9573f3",
+            "ec29112dd5afa0611ce80d1b7f02629c",
+        ))),
+    },
+    "fashion-mnist": {
+        "mirrors": (
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+        ),
+        "md5": dict(zip(FILES, (
+            "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "25c81989df183df01b3e8a0aad5dffbe",
+            "bef4ecab320f06d8554ea6380940ec79",
+            "bb300cfdad3c16e7a12a480ee83cd310",
+        ))),
+    },
+}
+
+_CHUNK = 1 << 20
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The files of a dataset are not on disk and could not be downloaded."""
+
+
+class ChecksumError(ValueError):
+    """A file's MD5 is not the published one."""
+
+
+def data_root(root=None):
+    """The folder that holds one subfolder per dataset."""
+    if root is None:
+        root = os.environ.get("TINYGEN_DATA") or Path.home() / ".cache" / "tinygen"
+    return Path(root).expanduser()
+
+
+def dataset_dir(name, root=None):
+    return data_root(root) / name
+
+
+def md5sum(path):
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download_file(url, dest, md5, timeout=30.0, quiet=None):
+    """Download ``url`` to ``dest`` if its MD5 is ``md5``; on any failure nothing is left at ``dest``."""
+    dest = Path(dest)
+    fd, part = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        digest = hashlib.md5(usedforsecurity=False)
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            size = response.headers.get("Content-Length")
+            received = 0
+            total = int(size) if size else None
+            with Progress(total=total, desc=dest.name, quiet=quiet, unit="B", unit_scale=True) as bar:
+                for chunk in iter(lambda: response.read(_CHUNK), b""):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+        if size and received != int(size):  # read(n) just stops when the server hangs up early
+            raise ConnectionError(f"download: {url} ended after {received} of {size} bytes")
+        if digest.hexdigest() != md5:
+            raise ChecksumError(f"download: {url} has MD5 {digest.hexdigest()}, expected {md5}")
+        os.replace(part, dest)  # atomic: dest is either absent or complete
+    finally:
+        if os.path.exists(part):
+            os.remove(part)
+    return dest
+
+
+def fetch(name, root=None, download=True, quiet=None):
+    """The folder holding ``name``'s four files, downloading the missing ones when allowed."""
+    if name not in SOURCES:
+        raise ValueError(f"fetch: unknown dataset {name!r}; expected one of {sorted(SOURCES)}")
+    folder = dataset_dir(name, root)
+    missing = [f for f in FILES if not (folder / f).is_file()]
+    if not missing:
+        return folder
+    if not download:
+        raise DatasetNotFoundError(_not_found(name, folder, missing, "download=False"))
+    created = [p for p in (folder, *folder.parents) if not p.exists()]  # innermost first
+    folder.mkdir(parents=True, exist_ok=True)
+    source = SOURCES[name]
+    for filename in missing:
+        errors = []
+        for mirror in source["mirrors"]:
+            try:
+                download_file(mirror + filename, folder / filename, source["md5"][filename], quiet=quiet)
+                break
+            except (OSError, http.client.HTTPException, ChecksumError) as e:  # offline, 404, cut off, bad MD5
+                errors.append(f"{mirror}{filename}: {e}")
+        else:
+            for made in created:  # leave the disk as we found it: no empty cache folders
+                if not any(made.iterdir()):
+                    made.rmdir()
+            raise DatasetNotFoundError(_not_found(name, folder, missing, "; ".join(errors)))
+    return folder
+
+
+def _not_found(name, folder, missing, reason):
+    listing = "\n".join(f"    {folder / f}" for f in FILES)
+    mirrors = ", ".join(SOURCES[name]["mirrors"])
+    return (
+        f"{name}: missing {', '.join(missing)} in {folder} and could not download them ({reason}).\n"
+        f"Put the four standard files there:\n{listing}\n"
+        f"(they are published at {mirrors}), or set $TINYGEN_DATA to a folder that holds {name}/."
+    )
