@@ -14,6 +14,8 @@ code under ``no_grad``, so it records nothing.
 """
 
 import contextlib
+import functools
+import os
 import traceback
 import weakref
 
@@ -28,35 +30,48 @@ def is_grad_enabled():
     return _grad_enabled
 
 
-@contextlib.contextmanager
-def set_grad_enabled(mode):
-    """Record graphs (True) or not (False) inside the block."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, bool(mode)
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+class set_grad_enabled:
+    """Record graphs (True) or not (False): at once when called, until the end of a ``with``."""
 
-
-class no_grad(contextlib.ContextDecorator):
-    """``with tg.no_grad():`` (or ``@tg.no_grad()``): ops inside record no graph."""
+    def __init__(self, mode):
+        global _grad_enabled
+        self.previous, _grad_enabled = _grad_enabled, bool(mode)
 
     def __enter__(self):
-        global _grad_enabled
-        self.previous, _grad_enabled = _grad_enabled, False
+        return self
 
     def __exit__(self, *exc):
         global _grad_enabled
         _grad_enabled = self.previous
 
 
-class enable_grad(no_grad):
-    """Switch recording back on inside a ``no_grad`` block."""
+class no_grad:
+    """``with tg.no_grad():`` (or ``@tg.no_grad()``): ops inside record no graph."""
+
+    mode = False
 
     def __enter__(self):
         global _grad_enabled
-        self.previous, _grad_enabled = _grad_enabled, True
+        self.previous, _grad_enabled = _grad_enabled, self.mode
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.previous
+
+    def __call__(self, func):
+        # a fresh context per call: one shared instance would lose the outer mode on recursion
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Switch recording back on inside a ``no_grad`` block."""
+
+    mode = True
 
 
 class AnomalyError(FloatingPointError):
@@ -68,23 +83,31 @@ def detect_anomaly():
     """Check every op's forward output and backward gradients for NaN/Inf.
 
     Slow (each check synchronises with the device), so only for hunting a bug: the error
-    names the op and the line of user code that created it.
+    names the op and the line of user code that created it. NumPy's own divide/invalid
+    warnings are silenced inside, so the error that names the op is the one you see.
     """
     global _anomaly_enabled
     previous, _anomaly_enabled = _anomaly_enabled, True
     try:
-        yield
+        with backend.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            yield
     finally:
         _anomaly_enabled = previous
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _user_frame():
     """The innermost stack frame outside tinygen itself: where the user called the op."""
-    package_dir = __file__.rsplit("/", 1)[0]
     for frame in reversed(traceback.extract_stack()):
-        if not frame.filename.startswith(package_dir):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
             return f"{frame.filename}:{frame.lineno} in {frame.name}"
     return "<unknown>"
+
+
+def _created_at(fn):
+    return getattr(fn, "created_at", "<unknown: the op ran before detect_anomaly was switched on>")
 
 
 def _check_finite(array, what, fn):
@@ -93,8 +116,19 @@ def _check_finite(array, what, fn):
         kind = "nan" if bool(xp.isnan(array).any()) else "inf"
         raise AnomalyError(
             f"{type(fn).__name__} produced {kind} in its {what} (shape {tuple(array.shape)}); "
-            f"the op was created at {fn.created_at}"
+            f"the op was created at {_created_at(fn)}"
         )
+
+
+def _anomaly_checked_backward(fn, g):
+    """fn.backward(g), blaming fn when an op inside its backward makes NaN/Inf (sqrt'(0) = inf)."""
+    try:
+        return fn.backward(g)
+    except AnomalyError as e:
+        raise AnomalyError(
+            f"{type(fn).__name__} backward produced a non-finite gradient (the op was created at "
+            f"{_created_at(fn)}): inside it, {e}"
+        ) from None
 
 
 # ---------------------------------------------------------------- Function
@@ -118,23 +152,22 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run forward on the inputs' arrays and, if any input needs a gradient, record it."""
-        from .tensor import Tensor
-
         fn = cls(**params)
         if len(inputs) > 1 and backend.gpu_in_use():  # all tensors are on the CPU otherwise
             _check_same_device(cls.__name__, inputs)
         out = fn.forward(*[t.data for t in inputs])
-        requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
+        needs_input_grad = tuple([t.requires_grad for t in inputs])
+        requires_grad = _grad_enabled and True in needs_input_grad
         result = Tensor._make(out, requires_grad)
         if _anomaly_enabled:
             fn.created_at = _user_frame()
             _check_finite(result.data, "forward output", fn)
         if requires_grad:
             fn.inputs = inputs
-            fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
-            fn.input_versions = tuple(t._version for t in inputs)
+            fn.needs_input_grad = needs_input_grad
+            fn.input_versions = tuple([t._version for t in inputs])
             fn._output = weakref.ref(result)  # weak: the output already holds this Function
-            fn.output_version = result._version
+            fn.output_version = 0  # a new tensor starts at version 0
             result.creator = fn
         return result
 
@@ -168,18 +201,25 @@ def _check_same_device(op, tensors):
 
 # ---------------------------------------------------------------- the graph walk
 def _topological_order(roots):
-    """Functions reachable from the roots, each before the functions that made its inputs."""
-    order, seen = [], set()
+    """Functions reachable from the roots, each before the functions that made its inputs.
+
+    A depth-first search that appends a Function only after everything behind it: then the
+    reversed list runs each backward only once the gradient of its output is complete, even
+    when that output feeds several later ops (h * h.sum()).
+    """
+    order, expanded = [], set()
     for root in roots:
-        if root.creator is None or id(root.creator) in seen:
+        if root.creator is None:
             continue
-        seen.add(id(root.creator))
         stack = [(root.creator, False)]
-        while stack:  # iterative depth-first search: deep graphs must not hit recursion limits
-            fn, expanded = stack.pop()
-            if expanded:
+        while stack:  # iterative: deep graphs must not hit Python's recursion limit
+            fn, children_done = stack.pop()
+            if children_done:
                 order.append(fn)
                 continue
+            if id(fn) in expanded:  # reached again by another path: already placed
+                continue
+            expanded.add(id(fn))
             if fn.inputs is None:
                 raise RuntimeError(
                     f"trying to backward through the graph a second time: the tensors saved by "
@@ -188,31 +228,47 @@ def _topological_order(roots):
                 )
             stack.append((fn, True))
             for t in fn.inputs:
-                parent = t.creator
-                if parent is not None and t.requires_grad and id(parent) not in seen:
-                    seen.add(id(parent))
-                    stack.append((parent, False))
+                if t.creator is not None and t.requires_grad and id(t.creator) not in expanded:
+                    stack.append((t.creator, False))
     order.reverse()
     return order
 
 
 def _check_versions(fn):
-    stale = None
+    """Refuse a backward whose saved tensors (or whose result) changed in place since the op ran."""
     if fn.uses_inputs:
         for i, (t, v) in enumerate(zip(fn.inputs, fn.input_versions)):
             if t._version != v:
-                stale = f"input {i} of shape {t.shape}"
-    if fn.uses_output and fn.output is not None and fn.output._version != fn.output_version:
-        stale = f"its output of shape {fn.output.shape}"
-    if stale:
+                raise RuntimeError(
+                    f"{type(fn).__name__} needs input {i} of shape {t.shape} for its backward, but that "
+                    "tensor was modified in place after the op used it; work on a copy (x.clone()) instead"
+                )
+    out = fn.output
+    # checked for every op: in-place updates are not recorded, so the gradient formula of an op
+    # whose result was changed afterwards no longer describes that tensor
+    if out is not None and out._version != fn.output_version:
         raise RuntimeError(
-            f"{type(fn).__name__} needs {stale} for its backward, but that tensor was modified "
-            "in place after the op used it; work on a copy (x.clone()) instead"
+            f"{type(fn).__name__}: its output of shape {out.shape} was modified in place after the op "
+            "computed it, and in-place updates are not recorded in the graph; write y = y * 2 instead "
+            "of y.mul_(2) on tensors that need gradients"
         )
 
 
 def _accumulate(grads, key, g):
     grads[key] = g if key not in grads else grads[key] + g
+
+
+def _owned(g, handed_out):
+    """``g`` with memory of its own, safe to keep in a leaf's ``.grad``.
+
+    Backward may hand the same array to two leaves (``a + b``) or a read-only broadcast view
+    (``x.sum()``); optimisers and clip_grad_norm_ update ``.grad`` in place, so copy those.
+    """
+    data = g.data
+    if id(data) in handed_out or data.base is not None:  # a view (broadcast, reshape) shares memory
+        g = g.clone() if g.requires_grad else Tensor._make(data.copy(), False)
+    handed_out.add(id(g.data))
+    return g
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None):
@@ -238,45 +294,48 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         made_by = {id(t.creator): t for t in inputs if t.creator is not None}
         useful = _leading_to(order, inputs)
 
+    # An op's output is referenced weakly (it holds the op) and strongly only by the ops that
+    # consumed it; releasing those would free it before a backward that reads it (Exp) runs.
+    outputs_needed = {id(fn): fn.output for fn in order if fn.uses_output}
+
     with set_grad_enabled(create_graph):
         for fn in order:
             g = grads.pop(id(fn), None)
-            if g is None:
-                continue
-            if inputs is not None:
+            if inputs is not None and g is not None:
                 if id(fn) in made_by:
                     grads[("wanted", id(made_by[id(fn)]))] = g
                 if id(fn) not in useful:  # no wanted tensor lies behind this op
-                    continue
-            _check_versions(fn)
-            input_grads = fn.backward(g)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            for t, gi in zip(fn.inputs, input_grads):
-                if gi is None or not t.requires_grad:
-                    continue
-                if gi.shape != t.shape:  # undo broadcasting, here and only here
-                    gi = sum_to(gi, t.shape)
-                if _anomaly_enabled:
-                    _check_finite(gi.data, "backward (gradient of an input)", fn)
-                _accumulate(grads, id(t.creator) if t.creator else id(t), gi)
+                    g = None
+            if g is not None:
+                _backward_one(fn, g, grads, sum_to)
+            outputs_needed.pop(id(fn), None)
             if not retain_graph:
                 fn.release()  # free saved arrays as soon as they have served
-    if not retain_graph:
-        for fn in order:  # also the ops tg.grad skipped
-            fn.release()
 
-    if inputs is None:
-        for leaf in leaves:
-            g = grads.get(id(leaf))
-            if g is not None:
-                leaf.grad = g if leaf.grad is None else leaf.grad + g
-        return None
-    result = []
-    for t in inputs:
-        key = ("wanted", id(t)) if t.creator is not None else id(t)
-        result.append(grads.get(key))
-    return result
+        if inputs is None:
+            handed_out = {id(g.data) for g in root_grads}  # the caller's gradient= stays theirs
+            for leaf in leaves:
+                g = grads.get(id(leaf))
+                if g is not None:
+                    leaf.grad = _owned(g, handed_out) if leaf.grad is None else leaf.grad + g
+            return None
+    return [grads.get(("wanted", id(t)) if t.creator is not None else id(t)) for t in inputs]
+
+
+def _backward_one(fn, g, grads, sum_to):
+    """Run one op's backward and add each input's gradient into ``grads``."""
+    _check_versions(fn)
+    input_grads = _anomaly_checked_backward(fn, g) if _anomaly_enabled else fn.backward(g)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    for t, gi in zip(fn.inputs, input_grads):
+        if gi is None or not t.requires_grad:
+            continue
+        if gi.shape != t.shape:  # undo broadcasting, here and only here
+            gi = sum_to(gi, t.shape)
+        if _anomaly_enabled:
+            _check_finite(gi.data, "backward (gradient of an input)", fn)
+        _accumulate(grads, id(t.creator) if t.creator else id(t), gi)
 
 
 def _leaves(order, roots):
@@ -304,8 +363,6 @@ def _leading_to(order, inputs):
 
 
 def _root_grads(outputs, grad_outputs):
-    from .tensor import Tensor
-
     result = []
     for out, g in zip(outputs, grad_outputs):
         if not out.requires_grad:
@@ -341,8 +398,6 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
 
     With ``create_graph=True`` the returned gradients are themselves differentiable.
     """
-    from .tensor import Tensor
-
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
@@ -361,3 +416,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
                 "pass allow_unused=True to get None for it"
             )
     return tuple(result)
+
+
+# Tensor is built on Function, so it is imported after Function is defined.
+from .tensor import Tensor  # noqa: E402

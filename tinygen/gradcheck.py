@@ -44,6 +44,12 @@ def _random_like(outputs, seed):
     return weights
 
 
+def _name(fn):
+    """How a report names ``fn``: ``Square.apply`` is "Square", a function its own name."""
+    owner = getattr(fn, "__self__", None)
+    return owner.__name__ if isinstance(owner, type) else getattr(fn, "__name__", "fn")
+
+
 def _index_str(index):
     return "(" + ", ".join(str(int(i)) for i in index) + ")" if len(index) != 1 else f"({int(index[0])},)"
 
@@ -57,7 +63,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
     ``raise_exception=False``).
     """
     inputs = _as_tuple(inputs)
-    what = what or f"{getattr(fn, '__name__', 'fn')}"
+    what = what or _name(fn)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
@@ -141,7 +147,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     ``create_graph=True``; its own backward is then the second derivative of ``fn``.
     """
     inputs = _as_tuple(inputs)
-    name = getattr(fn, "__name__", "fn")
+    name = _name(fn)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     outputs = _as_tuple(fn(*inputs))
     if grad_outputs is None:

@@ -21,7 +21,7 @@ class Tensor:
         device = backend.check_device(device) if device is not None else (
             backend.device_of(data) if backend.is_array(data) else backend.default_device()
         )
-        if dtype is None and not backend.is_array(data):
+        if dtype is None and not hasattr(data, "dtype"):  # arrays and NumPy scalars keep theirs
             dtype = _default_dtype_of(data)
         self.data = backend.as_array(data, dtype=dtype, device=device)
         self.grad = None
@@ -83,10 +83,14 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self):
-        body = repr(backend.to_host(self.data)).replace("array(", "tensor(", 1)
-        if self.dtype in (backend.float32, backend.int64):  # the defaults go unnamed, as in PyTorch
-            body = body.replace(f", dtype={self.dtype})", ")")
+        # NumPy names every dtype but its own defaults (float64, int64); we name all but ours
+        body = repr(backend.to_host(self.data)).replace("array(", "tensor(", 1).replace("\n", "\n ")
+        numpy_dtype_note = f"dtype={self.dtype})"  # after ", " or, for wide arrays, ",\n   "
+        if body.endswith(numpy_dtype_note):
+            body = body[: -len(numpy_dtype_note)].rstrip().rstrip(",") + ")"
         extras = []
+        if self.dtype not in (backend.float32, backend.int64, backend.bool_):
+            extras.append(f"dtype={self.dtype}")
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
         if self.creator is not None:
@@ -177,19 +181,26 @@ class Tensor:
     # ------------------------------------------------------------ in-place updates
     # Optimisers update parameters through these. Each bumps a version counter, so a graph
     # that saved the old values refuses to run backward instead of giving wrong gradients.
-    def _inplace(self, name):
-        if self.requires_grad and self.is_leaf and autograd.is_grad_enabled():
-            raise RuntimeError(
-                f"{name}: a leaf tensor that requires grad cannot be modified in place while grad "
-                "mode is on; do it inside `with tg.no_grad():`"
-            )
+    def _inplace(self, name, other=None):
+        if autograd.is_grad_enabled():
+            if self.requires_grad and self.is_leaf:
+                raise RuntimeError(
+                    f"{name}: a leaf tensor that requires grad cannot be modified in place while grad "
+                    "mode is on; do it inside `with tg.no_grad():`"
+                )
+            if isinstance(other, Tensor) and other.requires_grad:
+                raise RuntimeError(
+                    f"{name}: the value written in place requires grad, but in-place updates are not "
+                    "recorded in the graph, so its gradient would be lost; build the result with "
+                    "tg.cat / tg.where instead, or detach() the value"
+                )
         self._version += 1
 
     def _other_data(self, other):
         return other.data if isinstance(other, Tensor) else other
 
     def add_(self, other, alpha=1.0):
-        self._inplace("add_")
+        self._inplace("add_", other)
         other = self._other_data(other)
         self.data += other if alpha == 1.0 else alpha * other
         return self
@@ -198,17 +209,17 @@ class Tensor:
         return self.add_(other, alpha=-alpha)
 
     def mul_(self, other):
-        self._inplace("mul_")
+        self._inplace("mul_", other)
         self.data *= self._other_data(other)
         return self
 
     def div_(self, other):
-        self._inplace("div_")
+        self._inplace("div_", other)
         self.data /= self._other_data(other)
         return self
 
     def copy_(self, source):
-        self._inplace("copy_")
+        self._inplace("copy_", source)
         if tuple(source.shape) != self.shape:
             raise ValueError(f"copy_: expected a source of shape {self.shape}, got {tuple(source.shape)}")
         self.data[...] = backend.as_array(self._other_data(source), dtype=self.dtype, device=self.device)
@@ -223,7 +234,7 @@ class Tensor:
         return self.fill_(0)
 
     def __setitem__(self, index, value):
-        self._inplace("__setitem__")
+        self._inplace("__setitem__", value)
         self.data[_shape._index_data(index)] = self._other_data(value)
 
     # ------------------------------------------------------------ operators
@@ -240,28 +251,28 @@ class Tensor:
         return Tensor(other, device=self.device)
 
     def __add__(self, other):
-        return _ew.add(self, self._lift(other))
+        return _ew.add(self, other)
 
     def __radd__(self, other):
-        return _ew.add(self._lift(other), self)
+        return _ew.add(other, self)
 
     def __sub__(self, other):
-        return _ew.sub(self, self._lift(other))
+        return _ew.sub(self, other)
 
     def __rsub__(self, other):
-        return _ew.sub(self._lift(other), self)
+        return _ew.sub(other, self)
 
     def __mul__(self, other):
-        return _ew.mul(self, self._lift(other))
+        return _ew.mul(self, other)
 
     def __rmul__(self, other):
-        return _ew.mul(self._lift(other), self)
+        return _ew.mul(other, self)
 
     def __truediv__(self, other):
-        return _ew.div(self, self._lift(other))
+        return _ew.div(self, other)
 
     def __rtruediv__(self, other):
-        return _ew.div(self._lift(other), self)
+        return _ew.div(other, self)
 
     def __neg__(self):
         return _ew.neg(self)
@@ -340,10 +351,10 @@ class Tensor:
         return self * self
 
     def maximum(self, other):
-        return _ew.maximum(self, self._lift(other))
+        return _ew.maximum(self, other)
 
     def minimum(self, other):
-        return _ew.minimum(self, self._lift(other))
+        return _ew.minimum(self, other)
 
     def clamp(self, min=None, max=None):
         return _ew.clamp(self, min, max)
