@@ -30,3 +30,10 @@ def pytest_collection_modifyitems(config, items):
 def _seed():
     tg.manual_seed(0)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _restore_grad_mode():
+    """A test that leaves grad mode off must not break every test after it."""
+    with tg.enable_grad():
+        yield

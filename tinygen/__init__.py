@@ -45,9 +45,10 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops.activation import log_softmax, relu, sigmoid, softmax, tanh
 from .ops.elementwise import abs, clamp, exp, log, maximum, minimum, sqrt, where
 from .ops.linalg import matmul
-from .ops.reduce import amax, amin, logsumexp, mean, sum, var
 from .ops.shape import cat, flatten, permute, reshape, squeeze, stack, transpose, unsqueeze
 from .tensor import Tensor
+from .serialization import CheckpointError, load, save
+from . import optim
 
 clip = clamp
 concatenate = cat
@@ -67,6 +68,31 @@ def pow(x, exponent):
 
 def neg(x):
     return -x
+
+
+# Reductions with PyTorch's spelling (dim, keepdim); the Tensor methods also take NumPy's.
+def sum(x, dim=None, keepdim=False):
+    return x.sum(dim, keepdim)
+
+
+def mean(x, dim=None, keepdim=False):
+    return x.mean(dim, keepdim)
+
+
+def var(x, dim=None, keepdim=False, correction=1):
+    return x.var(dim, keepdim, correction)
+
+
+def logsumexp(x, dim=None, keepdim=False):
+    return x.logsumexp(dim, keepdim)
+
+
+def amax(x, dim=None, keepdim=False):
+    return x.amax(dim, keepdim)
+
+
+def amin(x, dim=None, keepdim=False):
+    return x.amin(dim, keepdim)
 
 
 def max(x, dim=None, keepdim=False):

@@ -40,7 +40,8 @@ class Mul(Function):
 
     def backward(self, g):  # d(ab)/da = b, d(ab)/db = a
         a, b = self.inputs
-        return g * b, g * a
+        need_a, need_b = self.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
 
 
 class Div(Function):
@@ -222,7 +223,28 @@ def _check_broadcast(op, a, b):
             raise ValueError(f"{op}: shapes {sa} and {sb} do not broadcast (dimension sizes {x} and {y})")
 
 
+def _operands(a, b):
+    """Two Tensors for a binary op: a Python number becomes a constant beside the tensor.
+
+    As in PyTorch, an integer tensor meeting a Python float becomes float32 first, and one
+    meeting a float tensor takes that tensor's dtype (NumPy alone would make both float64).
+    """
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        float_a, float_b = backend.is_floating(a.dtype), backend.is_floating(b.dtype)
+        if float_a and not float_b:
+            b = cast(b, a.dtype)
+        elif float_b and not float_a:
+            a = cast(a, b.dtype)
+        return a, b
+    tensor, number = (a, b) if isinstance(a, Tensor) else (b, a)
+    if isinstance(number, float) and not backend.is_floating(tensor.dtype):
+        tensor = cast(tensor, backend.float32)
+    constant = tensor._lift(number)
+    return (tensor, constant) if isinstance(a, Tensor) else (constant, tensor)
+
+
 def _binary(cls, name, a, b):
+    a, b = _operands(a, b)
     _check_broadcast(name, a, b)
     return cls.apply(a, b)
 
@@ -240,6 +262,10 @@ def mul(a, b):
 
 
 def div(a, b):
+    a, b = _operands(a, b)
+    if not backend.is_floating(a.dtype) and not backend.is_floating(b.dtype):
+        # true division of integers is float32, as in PyTorch
+        a, b = cast(a, backend.float32), cast(b, backend.float32)
     return _binary(Div, "div", a, b)
 
 
@@ -279,10 +305,7 @@ def minimum(a, b):
 
 def where(condition, a, b):
     """Elementwise choice: ``a`` where ``condition`` holds, else ``b`` (all broadcast together)."""
-    if not isinstance(a, Tensor):
-        a = b._lift(a)
-    if not isinstance(b, Tensor):
-        b = a._lift(b)
+    a, b = _operands(a, b)
     _check_broadcast("where", a, b)
     cond = condition.data if isinstance(condition, Tensor) else backend.as_array(condition, device=a.device)
     return Where.apply(a, b, condition=cond)
