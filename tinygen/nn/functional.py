@@ -1,11 +1,40 @@
 """The functional names a PyTorch user looks for: ``import tinygen.nn.functional as F``."""
 
 from ..ops.activation import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh
-from ..ops.loss import binary_cross_entropy_with_logits
+from ..ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+from .dropout import dropout
+from .embedding import embedding
+from .linear import linear
+from .norm import batch_norm, group_norm, layer_norm
 from ..ops.shape import pad as _pad_numpy_style
+from ..ops.conv import conv2d, conv_transpose2d
+from ..ops.pool import avg_pool2d, interpolate, max_pool2d
 
 __all__ = [
+    "avg_pool2d",
+    "conv2d",
+    "conv_transpose2d",
+    "interpolate",
+    "max_pool2d",
+    "batch_norm",
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "group_norm",
+    "l1_loss",
+    "layer_norm",
+    "linear",
+    "mse_loss",
+    "nll_loss",
     "gelu",
     "leaky_relu",
     "log_softmax",
