@@ -63,7 +63,7 @@ def test_linear_gradients_first_and_second_order():
 
 
 def test_linear_rejects_wrong_input_size():
-    with pytest.raises(ValueError, match=r"linear: expected input whose last dimension is in_features=3, got shape \(2, 4\)"):
+    with pytest.raises(ValueError, match=r"linear: expected input whose last dimension is in_features=3 .*got input of shape \(2, 4\)"):
         nn.Linear(3, 1)(tg.zeros(2, 4))
 
 

@@ -4,18 +4,8 @@ import math
 
 from ..creation import empty
 from . import init
+from ..ops.linalg import linear
 from .module import Module, Parameter
-
-
-def linear(x, weight, bias=None):
-    """x @ weight.T + bias, with weight of shape (out_features, in_features) as in PyTorch."""
-    if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
-        raise ValueError(
-            f"linear: expected input whose last dimension is in_features={weight.shape[-1]}, "
-            f"got shape {x.shape}"
-        )
-    y = x @ weight.T  # (..., in) @ (in, out) -> (..., out)
-    return y if bias is None else y + bias
 
 
 class Linear(Module):
