@@ -199,3 +199,56 @@ def frame_strip(frames, path, titles=None, lim=None, modes=None, value_range=(0.
             if title:
                 ax.set_title(title)
     return _save(fig, path)
+
+
+# ---------------------------------------------------------------- latent spaces (VAE family)
+def latent_scatter(panels, path, title=None, lim=None):
+    """Side-by-side scatter plots of 2-D codes coloured by label: {"autoencoder": (codes (N, 2), labels (N,)), ...}."""
+    fig = _figure(5 * len(panels), 5)
+    for k, (name, (codes, labels)) in enumerate(panels.items()):
+        ax = fig.add_subplot(1, len(panels), k + 1)
+        c, y = _check_points("latent_scatter", codes), _host(labels)
+        points = ax.scatter(c[:, 0], c[:, 1], c=y, cmap="tab10", vmin=-0.5, vmax=9.5, s=4, linewidths=0)
+        if lim is not None:
+            _limits(ax, lim)
+        ax.set_title(name)
+        fig.colorbar(points, ax=ax, ticks=range(10), fraction=0.046)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_functions(x, curves, path, xlabel="x", title=None, vline=None):
+    """Curves y(x) on a shared x axis: {"name": values, ...}; ``vline`` marks one x (a minimum)."""
+    fig = _figure(6, 4)
+    ax = fig.add_subplot()
+    xs = _host(x)
+    for name, values in curves.items():
+        ax.plot(xs, _host(values), label=name)
+    if vline is not None:
+        ax.axvline(vline, color="0.5", linestyle="--", linewidth=1)
+    ax.set_xlabel(xlabel)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
+
+
+def frame_rows(rows, path, row_titles=None, titles=None, lim=None, modes=None):
+    """Several strips of (N, 2) point sets, one above the other: e.g. two GANs over training, side by side."""
+    rows = [[_check_points("frame_rows", f) for f in row] for row in rows]
+    if not rows or not rows[0]:
+        raise ValueError("frame_rows: expected at least one row of frames")
+    ncol = max(len(r) for r in rows)
+    fig = _figure(2.5 * ncol, 2.6 * len(rows))
+    for i, row in enumerate(rows):
+        for k, frame in enumerate(row):
+            ax = fig.add_subplot(len(rows), ncol, i * ncol + k + 1)
+            title = titles[i][k] if titles is not None else None
+            _scatter(ax, frame, modes=modes, lim=lim, title=title, size=1.0)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if k == 0 and row_titles is not None:
+                ax.set_ylabel(row_titles[i])
+    return _save(fig, path)
