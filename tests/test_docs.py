@@ -1,0 +1,59 @@
+"""Every code example in README.md and docs/ runs, so none of them rots.
+
+Python blocks of one file run in order in one namespace (later blocks use earlier names);
+`python demos/...` commands from bash blocks run as smoke tests with --quick.
+"""
+
+import pathlib
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md"] + sorted((ROOT / "docs").rglob("*.md"))
+FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+
+
+def blocks(path, language):
+    return [body for lang, body in FENCE.findall(path.read_text()) if lang == language]
+
+
+@pytest.mark.parametrize("path", [p for p in DOCS if blocks(p, "python")], ids=lambda p: p.name)
+def test_python_examples_run(path, capsys):
+    namespace = {"__name__": f"docs_{path.stem}"}
+    for i, code in enumerate(blocks(path, "python")):
+        try:
+            exec(compile(code, f"{path.name}[python block {i}]", "exec"), namespace)
+        except Exception as e:  # name the block, so a broken example is easy to find
+            raise AssertionError(f"{path.name}, python block {i} failed: {type(e).__name__}: {e}") from e
+
+
+def demo_commands():
+    found = []
+    for path in DOCS:
+        for body in blocks(path, "bash") + [row for row in re.findall(r"`(python demos/[^`]+)`", path.read_text())]:
+            for command in re.findall(r"python (demos/\S+\.py[^&|\n`]*)", body):
+                found.append(command.strip())
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("command", demo_commands())
+def test_demo_commands_run_quickly(command, tmp_path):
+    args = shlex.split(command)
+    if "--dataset" in args:
+        name = args[args.index("--dataset") + 1]
+        if name in ("mnist", "fashion-mnist"):
+            from tinygen.data import dataset_dir
+
+            if not (dataset_dir(name) / "train-images-idx3-ubyte.gz").exists():
+                pytest.skip(f"{name} files not found (set $TINYGEN_DATA)")
+    args = [a for a in args if a not in ("--device", "cuda")]  # the GPU forms are for GPU machines
+    result = subprocess.run(
+        [sys.executable, *args, "--quick", "--quiet", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+    assert (tmp_path / "metrics.json").exists()
