@@ -1,0 +1,126 @@
+"""Classifier-based image metrics: Frechet distance, class histogram, the cached classifier, IWAE NLL."""
+
+import numpy as np
+import pytest
+
+import tinygen as tg
+from tinygen import metrics
+from tinygen.data import dynamic_binarize, load_dataset
+from tinygen.models import VAE, ConvClassifier
+
+
+def gaussian_set(seed, n=400, d=6, shift=0.0, scale=1.0):
+    rng = np.random.default_rng(seed)
+    mixing = rng.standard_normal((d, d)) * 0.3 + np.eye(d)  # correlated features
+    return (rng.standard_normal((n, d)) @ mixing * scale + shift).astype("float32")
+
+
+def reference_fd(a, b):
+    """The same distance by a different road: tr sqrt(S_a S_b) from the eigenvalues of the (non-symmetric) product."""
+    a, b = a.astype("float64"), b.astype("float64")
+    sa, sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    trace_root = np.sqrt(np.clip(np.linalg.eigvals(sa @ sb).real, 0, None)).sum()
+    return ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(sa) + np.trace(sb) - 2 * trace_root
+
+
+def test_frechet_distance_of_a_set_to_itself_is_zero():
+    a = gaussian_set(0)
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+    assert metrics.frechet_distance(tg.tensor(a), a) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_frechet_distance_matches_the_formula():
+    a, b = gaussian_set(0), gaussian_set(1, shift=0.5, scale=1.7)
+    assert metrics.frechet_distance(a, b) == pytest.approx(reference_fd(a, b), rel=1e-8)
+    assert metrics.frechet_distance(a, b) == pytest.approx(metrics.frechet_distance(b, a), rel=1e-8)
+
+
+def test_a_shift_adds_its_squared_length():
+    a = gaussian_set(2)
+    shift = np.array([1.0, -2.0, 0.0, 0.5, 0.0, 0.0], dtype="float32")
+    assert metrics.frechet_distance(a, a + shift) == pytest.approx(float((shift**2).sum()), rel=1e-5)
+
+
+def test_sqrtm_psd_squares_back():
+    a = gaussian_set(3).astype("float64")
+    cov = np.cov(a, rowvar=False)
+    root = metrics.sqrtm_psd(cov)
+    np.testing.assert_allclose(root @ root, cov, atol=1e-10)
+    np.testing.assert_allclose(root, root.T)
+
+
+def test_shape_mismatch_is_named():
+    with pytest.raises(ValueError, match="frechet_distance"):
+        metrics.frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    train_x, train_y = load_dataset("digits", "train")
+    test_x, test_y = load_dataset("digits", "test")
+    return train_x, train_y, test_x, test_y
+
+
+def test_classifier_metric_is_zero_on_identical_sets_and_grows_with_noise(digits):
+    tg.manual_seed(0)
+    classifier = ConvClassifier(image_size=8, width=4, hidden=16)
+    test_x = digits[2]
+    same = metrics.frechet_distance(metrics.classifier_features(classifier, test_x),
+                                    metrics.classifier_features(classifier, test_x))
+    assert same == pytest.approx(0.0, abs=1e-9)
+    result = metrics.image_frechet(classifier, test_x, test_x, test_x)
+    assert result["fd"] == pytest.approx(0.0, abs=1e-9) and result["fd_floor"] == pytest.approx(0.0, abs=1e-9)
+    noise = np.random.default_rng(0).random(test_x.shape).astype("float32")
+    result = metrics.image_frechet(classifier, noise, test_x, digits[0])
+    assert result["fd"] > 3 * result["fd_floor"] > 0
+
+
+def test_class_histogram_counts_and_balance(digits):
+    classifier = ConvClassifier(image_size=8, width=4, hidden=16)
+    images = digits[2][:50]
+    hist = metrics.class_histogram(classifier, images)
+    assert sum(hist["counts"]) == 50 and len(hist["counts"]) == 10
+    with tg.no_grad():  # a classifier that always says 3: all mass on one class, KL = log 10
+        classifier.head[1].weight.zero_()
+        classifier.head[1].bias.copy_(tg.tensor(np.eye(10, dtype="float32")[3]))
+    hist = metrics.class_histogram(classifier, images)
+    assert hist["counts"][3] == 50
+    assert hist["kl_uniform"] == pytest.approx(np.log(10))
+
+
+def test_load_classifier_trains_once_then_reads_the_cache(tmp_path, monkeypatch):
+    calls, train = [], metrics.train_classifier
+
+    def quick_train(dataset, root=None, device="cpu", quiet=None, **kwargs):
+        calls.append(dataset)
+        return train(dataset, root, epochs=1, limit=128, device=device, quiet=True)
+
+    monkeypatch.setattr(metrics, "train_classifier", quick_train)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the fallback cache ~/.cache/tinygen: empty here
+    model, accuracy = metrics.load_classifier("digits", root=tmp_path, quiet=True)
+    assert (tmp_path / "classifiers" / "digits.npz").is_file()
+    again, accuracy_again = metrics.load_classifier("digits", root=tmp_path, quiet=True)
+    assert calls == ["digits"] and accuracy_again == accuracy and 0.0 <= accuracy <= 1.0
+    for (name, p), (_, q) in zip(model.state_dict().items(), again.state_dict().items()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=name)
+
+
+def test_training_the_classifier_leaves_the_global_rng_alone():
+    tg.manual_seed(11)
+    expected = tg.randn(3).numpy()
+    tg.manual_seed(11)
+    metrics.train_classifier("digits", epochs=1, limit=64, quiet=True)
+    np.testing.assert_array_equal(tg.randn(3).numpy(), expected)
+
+
+def test_iwae_nll_is_the_mean_negative_bound_on_a_fixed_binarisation(digits):
+    model = VAE.mlp((1, 8, 8), latent_dim=2, hidden=(16,))
+    images = digits[2][:40]
+    tg.manual_seed(3)
+    nll = metrics.iwae_nll(model, images, k=20, batch_size=16)
+    binary = dynamic_binarize(images, generator=tg.backend.host_rng(0))  # what iwae_nll does with binarize_seed=0
+    assert set(np.unique(binary)) <= {0.0, 1.0}
+    tg.manual_seed(3)
+    by_hand = np.concatenate([-model.iwae_bound(tg.tensor(binary[i : i + 16]), k=20).numpy() for i in range(0, 40, 16)])
+    assert nll == pytest.approx(by_hand.mean(), rel=1e-5)
+    assert 0 < nll < 64 * np.log(2) + 20  # an untrained model is near 1 bit per pixel
