@@ -1,0 +1,201 @@
+"""Train a GAN on a 2-D toy distribution or on digit images, and watch for mode collapse.
+
+    python demos/gan.py                                   # grid25: 25 Gaussians, PacGAN-packed, a few minutes
+    python demos/gan.py --dataset ring8
+    python demos/gan.py --pack 1                          # the plain GAN: watch modes go missing
+    python demos/gan.py --loss wgan-gp --n-critic 5       # Wasserstein with gradient penalty
+    python demos/gan.py --dataset digits                  # a DCGAN on 8x8 digits
+
+Writes to --out: samples.npy (2,500 samples in data space; images in [0, 1]), samples.png,
+progress.png (the fixed-noise samples at several points of training), discriminator.png
+(2-D: D's logit over the plane), loss.png, metrics.json (mode coverage on ring8 / grid25) and
+checkpoint.npz. For images, metrics.json holds the classifier-Frechet distance next to its floor
+(train vs test images) and the classifier's histogram of the samples' classes.
+"""
+
+import time
+
+import common
+
+import tinygen as tg
+from tinygen import metrics as quality
+from tinygen import optim, viz
+from tinygen.data import DataLoader, get_toy2d, load_dataset
+from tinygen.data.transforms import from_symmetric, to_symmetric
+from tinygen.metrics import mode_coverage
+from tinygen.models.gan import LOSSES, DCDiscriminator, DCGenerator, GANTrainer, MLPDiscriminator, MLPGenerator
+from tinygen.progress import progress
+
+TOY = ["ring8", "grid25", "moons", "swissroll", "checkerboard", "spiral"]
+IMAGES = ["digits", "mnist"]
+# the defaults, tuned on grid25 with benchmarks/gan_modes.py (see the README table)
+TOY_DEFAULTS = dict(steps=6000, batch_size=256, lr=1e-3, loss="nonsaturating", pack=4, hidden=256, depth=3, latent_dim=2)
+IMAGE_DEFAULTS = dict(steps=3000, batch_size=64, lr=2e-4, loss="nonsaturating", pack=2, hidden=32, depth=0, latent_dim=32)
+SNAPSHOTS = 6  # pictures of the fixed-noise samples during training
+LOG_EVERY = 100  # losses are read back from the device this often, not every step
+
+
+def parse(argv):
+    parser = common.make_parser("gan", __doc__.split("\n")[0], TOY + IMAGES, "grid25", batch_size=0, lr=0.0, steps=0)
+    parser.add_argument("--loss", choices=LOSSES, default=None)
+    parser.add_argument("--pack", type=int, default=None, help="PacGAN: samples per discriminator input (1: off)")
+    parser.add_argument("--minibatch-std", action="store_true", help="give D the batch's std as a feature")
+    parser.add_argument("--spectral-norm", action="store_true", help="spectrally normalise D's layers")
+    parser.add_argument("--n-critic", type=int, default=None, help="D steps per G step (default 1; 5 for wgan-gp)")
+    parser.add_argument("--gp-weight", type=float, default=10.0, help="lambda of the WGAN-GP penalty")
+    parser.add_argument("--hidden", type=int, default=None, help="MLP width (2-D) or conv width (images)")
+    parser.add_argument("--latent-dim", type=int, default=None)
+    args = parser.parse_args(argv)
+    defaults = IMAGE_DEFAULTS if args.dataset in IMAGES else TOY_DEFAULTS
+    for name in ("steps", "batch_size", "lr", "loss", "pack", "hidden", "latent_dim"):
+        if not getattr(args, name):
+            setattr(args, name, defaults[name])
+    args.depth = defaults["depth"]
+    if args.n_critic is None:
+        args.n_critic = 5 if args.loss == "wgan-gp" else 1
+    if args.quick:
+        args.steps = min(args.steps, 30)
+    if args.batch_size % args.pack:
+        parser.error(f"--batch-size {args.batch_size} must be a multiple of --pack {args.pack}")
+    return args
+
+
+def build(args, image_size=None):
+    tricks = dict(pack=args.pack, minibatch_std=args.minibatch_std, spectral_norm=args.spectral_norm)
+    if image_size is None:
+        G = MLPGenerator(args.latent_dim, args.hidden, args.depth)
+        D = MLPDiscriminator(2, args.hidden, args.depth, **tricks)
+    else:
+        G = DCGenerator(args.latent_dim, image_size, width=args.hidden)
+        D = DCDiscriminator(image_size, width=args.hidden, **tricks)
+    return G.to(args.device), D.to(args.device)
+
+
+def real_batches(args):
+    """An endless stream of real batches, and the real data to compare with (or None)."""
+    if args.dataset in TOY:
+        data = get_toy2d(args.dataset)  # drawn from tinygen's CPU generator: seeded and checkpointed
+        return (lambda: tg.tensor(data(args.batch_size), device=args.device)), data, None
+    images, _ = load_dataset(args.dataset, "train", root=args.data_root)
+    if args.quick:
+        images = images[:256]
+    loader = DataLoader(to_symmetric(images), batch_size=args.batch_size, shuffle=True, drop_last=True,
+                        seed=args.seed, device=args.device)
+
+    def endless():
+        while True:
+            yield from loader
+
+    stream = endless()
+    return (lambda: next(stream)), None, images
+
+
+def image_metrics(args, samples, train_x):
+    """Classifier Frechet distance beside its floor (train vs test images) and the class histogram."""
+    if args.quick:  # a throwaway classifier: the real one is trained once and cached
+        classifier, accuracy = quality.train_classifier(args.dataset, args.data_root, epochs=1, limit=512,
+                                                        device=args.device, quiet=True)
+    else:
+        classifier, accuracy = quality.load_classifier(args.dataset, args.data_root, args.device, args.quiet)
+    test_x, _ = load_dataset(args.dataset, "test", root=args.data_root)
+    hist = quality.class_histogram(classifier, samples)
+    return {**quality.image_frechet(classifier, samples, test_x, train_x), "class_counts": hist["counts"],
+            "classes_seen": sum(c > 0 for c in hist["counts"]), "class_kl_uniform": hist["kl_uniform"],
+            "classifier_test_accuracy": accuracy}
+
+
+@tg.no_grad()
+def generate(G, z):
+    G.eval()
+    x = G(z)
+    G.train()
+    return x
+
+
+def discriminator_logit(D, pack):
+    """D's logit at a point, as a function (M, 2) -> (M,): each point packed with copies of itself."""
+    @tg.no_grad()
+    def logit(points):
+        x = tg.tensor(points, device=next(D.parameters()).device)
+        x = x.unsqueeze(1).expand(x.shape[0], pack, 2).reshape(-1, 2)  # (M * pack, 2)
+        return D(x).reshape(-1).numpy()
+    return logit
+
+
+def main(argv=None):
+    args = parse(argv)
+    out = common.start_run(args)
+    next_real, toy, images = real_batches(args)
+    G, D = build(args, None if toy is not None else images.shape[-1])
+    betas = (0.5, 0.999)  # a short memory of the gradient: the opponent keeps moving (DCGAN's choice)
+    opt_g = optim.Adam(G.parameters(), lr=args.lr, betas=betas)
+    opt_d = optim.Adam(D.parameters(), lr=args.lr, betas=betas)
+    trainer = GANTrainer(G, D, opt_g, opt_d, args.loss, args.n_critic, args.gp_weight)
+    fixed_noise = tg.randn(1000 if toy is not None else 64, args.latent_dim, device=args.device)
+    snapshot_at = sorted({max(1, round(args.steps * k / (SNAPSHOTS - 1))) for k in range(SNAPSHOTS)} - {0})
+    history = {"d_loss": [], "g_loss": []}
+    snapshots, snapshot_steps, start, seconds = [], [], 0, 0.0
+
+    state = common.load_checkpoint_if_resuming(args, out)
+    if state is not None:
+        G.load_state_dict(state["G"])
+        D.load_state_dict(state["D"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        tg.backend.set_rng_state(state["rng"])
+        start, history, seconds = state["step"], state["history"], state["seconds"]
+        snapshots, snapshot_steps = list(state["snapshots"]), list(state["snapshot_steps"])
+        fixed_noise = tg.tensor(state["fixed_noise"], device=args.device)
+
+    began, pending = time.perf_counter(), []
+    bar = progress(range(start, args.steps), desc=f"gan {args.dataset} {args.loss}", quiet=args.quiet)
+    for step in bar:
+        d_loss, g_loss = trainer.step(next_real)
+        pending.append(tg.stack([d_loss, g_loss]))  # stays on the device until read in a batch
+        bar.set(d=d_loss, g=g_loss)
+        if len(pending) == LOG_EVERY or step + 1 == args.steps:
+            read = tg.stack(pending).numpy()
+            history["d_loss"].extend(read[:, 0].tolist())
+            history["g_loss"].extend(read[:, 1].tolist())
+            pending = []
+        if step + 1 in snapshot_at:
+            snapshots.append(generate(G, fixed_noise).numpy())
+            snapshot_steps.append(step + 1)
+    seconds += time.perf_counter() - began
+    tg.save({"G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+             "rng": tg.backend.get_rng_state(), "step": args.steps, "history": history, "seconds": seconds,
+             "snapshots": snapshots, "snapshot_steps": snapshot_steps, "fixed_noise": fixed_noise},
+            common.checkpoint_path(out))
+
+    samples = generate(G, tg.randn(2500, args.latent_dim, device=args.device)).numpy()
+    titles = [f"step {s}" for s in snapshot_steps]
+    metrics = {"steps": args.steps, "parameters_G": sum(p.numel() for p in G.parameters()),
+               "parameters_D": sum(p.numel() for p in D.parameters()),
+               "final_d_loss": sum(history["d_loss"][-LOG_EVERY:]) / max(1, len(history["d_loss"][-LOG_EVERY:])),
+               "final_g_loss": sum(history["g_loss"][-LOG_EVERY:]) / max(1, len(history["g_loss"][-LOG_EVERY:]))}
+    if toy is not None:
+        lim = 5.0 if args.dataset == "grid25" else None
+        if toy.modes is not None:
+            metrics.update(mode_coverage(samples, toy.modes, toy.std))
+        label = f"{args.loss}, pack {args.pack}"
+        viz.scatter_2d(samples, out / "samples.png", modes=toy.modes, reference=toy(2500, seed=12345), lim=lim,
+                       title=f"{args.dataset}: {label}")
+        viz.frame_strip(snapshots, out / "progress.png", titles=titles, modes=toy.modes, lim=lim)
+        viz.density_2d(discriminator_logit(D, args.pack), out / "discriminator.png", lim=lim or 2.0, resolution=100,
+                       title="discriminator logit (bright: looks real)")
+    else:
+        samples = from_symmetric(samples)
+        metrics.update(image_metrics(args, samples, load_dataset(args.dataset, "train", root=args.data_root)[0]))
+        viz.save_image_grid(samples[:64], out / "samples.png")
+        viz.frame_strip([from_symmetric(s[:16]) for s in snapshots], out / "progress.png", titles=titles)
+    tg.backend.xp_for("cpu").save(out / "samples.npy", samples)
+    viz.loss_curves({"discriminator": history["d_loss"], "generator": history["g_loss"]}, out / "loss.png",
+                    smooth=max(1, len(history["d_loss"]) // 50), title=f"{args.dataset}: {args.loss} losses")
+    path = common.write_metrics(out, args, metrics, seconds)
+    summary = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items())
+    print(f"{summary} ({seconds:.0f} s of training); wrote {path}")
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

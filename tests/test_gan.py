@@ -1,0 +1,203 @@
+"""GAN losses against hand computations, the gradient penalty by gradcheck, the tricks' shapes."""
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygen as tg
+from tinygen import nn
+from tinygen.models.gan import (
+    LOSSES,
+    DCDiscriminator,
+    DCGenerator,
+    GANTrainer,
+    MinibatchStd,
+    MLPDiscriminator,
+    MLPGenerator,
+    Pack,
+    SpectralNorm,
+    discriminator_loss,
+    generator_loss,
+    gradient_penalty,
+)
+
+D_REAL = [1.0, -0.5]
+D_FAKE = [0.3, -2.0]
+
+
+def _logits():
+    return (tg.tensor(D_REAL, dtype=tg.float64, requires_grad=True),
+            tg.tensor(D_FAKE, dtype=tg.float64, requires_grad=True))
+
+
+def _softplus(x):
+    return math.log1p(math.exp(x))
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+# (D loss by hand, dD/d_real, dD/d_fake, G loss by hand, dG/d_fake), batch of 2 -> mean = / 2
+HAND = {
+    "minimax": (
+        sum(_softplus(-r) for r in D_REAL) / 2 + sum(_softplus(f) for f in D_FAKE) / 2,
+        [-(1 - _sigmoid(r)) / 2 for r in D_REAL], [_sigmoid(f) / 2 for f in D_FAKE],
+        -sum(_softplus(f) for f in D_FAKE) / 2, [-_sigmoid(f) / 2 for f in D_FAKE],
+    ),
+    "nonsaturating": (
+        sum(_softplus(-r) for r in D_REAL) / 2 + sum(_softplus(f) for f in D_FAKE) / 2,
+        [-(1 - _sigmoid(r)) / 2 for r in D_REAL], [_sigmoid(f) / 2 for f in D_FAKE],
+        sum(_softplus(-f) for f in D_FAKE) / 2, [-(1 - _sigmoid(f)) / 2 for f in D_FAKE],
+    ),
+    "lsgan": (
+        sum((r - 1) ** 2 for r in D_REAL) / 4 + sum(f**2 for f in D_FAKE) / 4,
+        [(r - 1) / 2 for r in D_REAL], [f / 2 for f in D_FAKE],
+        sum((f - 1) ** 2 for f in D_FAKE) / 4, [(f - 1) / 2 for f in D_FAKE],
+    ),
+    "wgan-gp": (
+        sum(D_FAKE) / 2 - sum(D_REAL) / 2, [-0.5, -0.5], [0.5, 0.5],
+        -sum(D_FAKE) / 2, [-0.5, -0.5],
+    ),
+}
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_losses_match_hand_computation(loss):
+    d_value, d_grad_real, d_grad_fake, g_value, g_grad_fake = HAND[loss]
+    real, fake = _logits()
+    d = discriminator_loss(loss, real, fake)
+    d.backward()
+    assert d.item() == pytest.approx(d_value, rel=1e-12)
+    np.testing.assert_allclose(real.grad.numpy(), d_grad_real, rtol=1e-12)
+    np.testing.assert_allclose(fake.grad.numpy(), d_grad_fake, rtol=1e-12)
+
+    _, fake = _logits()
+    g = generator_loss(loss, fake)
+    g.backward()
+    assert g.item() == pytest.approx(g_value, rel=1e-12)
+    np.testing.assert_allclose(fake.grad.numpy(), g_grad_fake, rtol=1e-12)
+
+
+def test_minimax_generator_gradient_saturates_where_nonsaturating_does_not():
+    # when D confidently rejects the fakes (logit -10) minimax gives G almost no gradient
+    fake = tg.tensor([-10.0], dtype=tg.float64, requires_grad=True)
+    generator_loss("minimax", fake).backward()
+    minimax = abs(fake.grad.item())
+    fake.grad = None
+    generator_loss("nonsaturating", fake).backward()
+    assert minimax < 1e-4 < 0.99 < abs(fake.grad.item())
+
+
+def test_unknown_loss_is_named():
+    with pytest.raises(ValueError, match="hinge"):
+        discriminator_loss("hinge", tg.zeros(2), tg.zeros(2))
+
+
+def test_gradient_penalty_of_a_linear_critic_is_known():
+    # D(x) = w.x + b has grad_x D = w everywhere: the penalty is (|w| - 1)^2, whatever the points
+    critic = nn.Linear(2, 1).to(tg.float64)
+    with tg.no_grad():
+        critic.weight.copy_(tg.tensor([[3.0, 4.0]], dtype=tg.float64))
+    real, fake = tg.randn(5, 2, dtype=tg.float64), tg.randn(5, 2, dtype=tg.float64)
+    gp = gradient_penalty(critic, real, fake)
+    assert gp.item() == pytest.approx((5.0 - 1.0) ** 2, rel=1e-9)
+    gp.backward()  # d/dw (|w| - 1)^2 = 2 (|w| - 1) w / |w|
+    np.testing.assert_allclose(critic.weight.grad.numpy(), [[2 * 4 * 3 / 5, 2 * 4 * 4 / 5]], rtol=1e-9)
+    assert critic.bias.grad is None or np.all(critic.bias.grad.numpy() == 0)
+
+
+def _smooth_critic(w1, b1, w2, b2):
+    return lambda x: tg.tanh(x @ w1.T + b1) @ w2.T + b2
+
+
+def test_gradient_penalty_gradcheck_and_gradgradcheck():
+    # the penalty as a function of the critic's weights; its gradient needs D's second derivative
+    real, fake = tg.randn(3, 2, dtype=tg.float64), tg.randn(3, 2, dtype=tg.float64)
+    eps = tg.rand(3, 1, dtype=tg.float64)
+    weights = tuple(tg.randn(*shape, dtype=tg.float64, requires_grad=True) for shape in [(4, 2), (4,), (1, 4), (1,)])
+
+    def penalty(*w):
+        return gradient_penalty(_smooth_critic(*w), real, fake, eps=eps)
+
+    assert tg.gradcheck(penalty, weights)
+    assert tg.gradgradcheck(penalty, weights)
+
+
+def _parameters_gradcheck(D, real, fake):
+    """gradcheck the penalty against D's own Parameters (gradcheck nudges them in place)."""
+    D.eval()  # spectral norm: no power-iteration update between the finite-difference calls
+    eps = tg.rand(real.shape[0], *([1] * (real.ndim - 1)), dtype=tg.float64)
+    params = tuple(D.parameters())
+    return tg.gradcheck(lambda *_: gradient_penalty(D, real, fake, eps=eps, pack=D.pack), params, atol=1e-6)
+
+
+@pytest.mark.parametrize("options", [{}, {"pack": 2}, {"spectral_norm": True}, {"minibatch_std": True}])
+def test_gradient_penalty_gradcheck_through_mlp_discriminator(options):
+    D = MLPDiscriminator(in_dim=2, hidden=4, depth=2, **options).to(tg.float64)
+    assert _parameters_gradcheck(D, tg.randn(4, 2, dtype=tg.float64), tg.randn(4, 2, dtype=tg.float64))
+
+
+def test_gradient_penalty_gradcheck_through_conv_discriminator():
+    D = DCDiscriminator(image_size=4, width=2, pack=2, spectral_norm=True).to(tg.float64)
+    real, fake = tg.randn(4, 1, 4, 4, dtype=tg.float64), tg.randn(4, 1, 4, 4, dtype=tg.float64)
+    assert _parameters_gradcheck(D, real, fake)
+
+
+# ---------------------------------------------------------------- the tricks
+def test_pack_groups_consecutive_samples():
+    x = tg.arange(12.0).reshape(6, 2)
+    np.testing.assert_array_equal(Pack(3)(x).numpy(), np.arange(12.0).reshape(2, 6))
+    with pytest.raises(ValueError, match="multiple of the packing degree 4"):
+        Pack(4)(x)
+
+
+def test_minibatch_std_feature():
+    x = tg.tensor([[0.0, 1.0], [2.0, 5.0]])  # per-feature std (biased): 1 and 2 -> mean 1.5
+    out = MinibatchStd()(x).numpy()
+    np.testing.assert_allclose(out, [[0.0, 1.0, 1.5], [2.0, 5.0, 1.5]], rtol=1e-6)
+    collapsed = MinibatchStd()(tg.ones(4, 1, 2, 2)).numpy()
+    assert collapsed.shape == (4, 2, 2, 2) and np.allclose(collapsed[:, 1], 1e-4)  # sqrt(eps)
+
+
+def test_spectral_norm_makes_the_largest_singular_value_one():
+    layer = nn.Linear(5, 3)
+    sn = SpectralNorm(layer)
+    for _ in range(30):  # power iteration converges over calls
+        sn(tg.randn(2, 5))
+    w = sn.normalized_weight().detach().numpy()
+    assert np.linalg.svd(w, compute_uv=False)[0] == pytest.approx(1.0, rel=1e-3)
+    with pytest.raises(TypeError, match="Linear or Conv2d"):
+        SpectralNorm(nn.ReLU())
+
+
+# ---------------------------------------------------------------- networks and one round of the game
+def test_network_shapes():
+    G, D = MLPGenerator(latent_dim=3, hidden=8), MLPDiscriminator(hidden=8, pack=4, minibatch_std=True)
+    x = G(tg.randn(8, 3))
+    assert x.shape == (8, 2) and D(x).shape == (2, 1)
+    G, D = DCGenerator(latent_dim=4, image_size=8, width=4), DCDiscriminator(image_size=8, width=4, pack=2)
+    images = G(tg.randn(6, 4))
+    assert images.shape == (6, 1, 8, 8) and images.detach().numpy().min() >= -1 and D(images).shape == (3, 1)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_trainer_steps_change_both_players_and_stay_float32(loss):
+    G, D = MLPGenerator(hidden=8, depth=1), MLPDiscriminator(hidden=8, depth=1, pack=2)
+    trainer = GANTrainer(G, D, tg.optim.Adam(G.parameters(), lr=1e-2), tg.optim.Adam(D.parameters(), lr=1e-2),
+                         loss=loss, n_critic=2)
+    g0, d0 = [p.detach().numpy().copy() for p in G.parameters()], [p.detach().numpy().copy() for p in D.parameters()]
+    d_loss, g_loss = trainer.step(lambda: tg.randn(8, 2))
+    assert d_loss.dtype == g_loss.dtype == tg.float32 and np.isfinite(d_loss.item()) and np.isfinite(g_loss.item())
+    assert all(p.dtype == tg.float32 for p in list(G.parameters()) + list(D.parameters()))
+    assert any(not np.array_equal(a, p.detach().numpy()) for a, p in zip(g0, G.parameters()))
+    assert any(not np.array_equal(a, p.detach().numpy()) for a, p in zip(d0, D.parameters()))
+
+
+def test_discriminator_step_does_not_touch_the_generator():
+    G, D = MLPGenerator(hidden=8, depth=1), MLPDiscriminator(hidden=8, depth=1)
+    trainer = GANTrainer(G, D, tg.optim.SGD(G.parameters(), lr=0.1), tg.optim.SGD(D.parameters(), lr=0.1),
+                         loss="wgan-gp")
+    trainer.discriminator_step(tg.randn(4, 2))
+    assert all(p.grad is None for p in G.parameters())

@@ -1,0 +1,99 @@
+"""The two players: MLPs for 2-D points, DCGAN-style conv nets for digit images.
+
+Generators map noise z ~ N(0, I) to data; discriminators map data to one logit per input
+(per *pack* of inputs when packing). The discriminators take the mode-collapse fixes of
+``tricks.py`` as switches: ``pack``, ``minibatch_std``, ``spectral_norm``. They use no
+BatchNorm: it mixes the samples of a batch, which breaks the per-sample gradient penalty.
+"""
+
+from ... import nn
+from .tricks import MinibatchStd, Pack, SpectralNorm
+
+
+def _maybe_sn(layer, spectral_norm):
+    return SpectralNorm(layer) if spectral_norm else layer
+
+
+class MLPGenerator(nn.Module):
+    """z (B, latent_dim) -> x (B, out_dim): ``depth`` hidden ReLU layers of ``hidden`` units."""
+
+    def __init__(self, latent_dim=2, hidden=256, depth=3, out_dim=2, batch_norm=False):
+        super().__init__()
+        self.latent_dim = latent_dim
+        layers, width = [], latent_dim
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden)] + ([nn.BatchNorm1d(hidden)] if batch_norm else []) + [nn.ReLU()]
+            width = hidden
+        layers.append(nn.Linear(width, out_dim))  # no squashing: the 2-D targets span [-4, 4]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+    """x (B, in_dim) -> logits (B / pack, 1), LeakyReLU(0.2) between ``depth`` hidden layers."""
+
+    def __init__(self, in_dim=2, hidden=256, depth=3, pack=1, minibatch_std=False, spectral_norm=False):
+        super().__init__()
+        self.pack = pack
+        layers, width = [Pack(pack)], in_dim * pack  # (B, d) -> (B/m, m d)
+        for _ in range(depth):
+            layers += [_maybe_sn(nn.Linear(width, hidden), spectral_norm), nn.LeakyReLU(0.2)]
+            width = hidden
+        if minibatch_std:  # just before the last layer, where D has features worth comparing
+            layers.append(MinibatchStd())
+            width += 1
+        layers.append(_maybe_sn(nn.Linear(width, 1), spectral_norm))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class DCGenerator(nn.Module):
+    """z (B, latent_dim) -> images (B, channels, S, S) in [-1, 1], S = 8 or 28 (any multiple of 4).
+
+    A dense layer makes a (2w, S/4, S/4) map; two stride-2 transposed convolutions double it twice.
+    """
+
+    def __init__(self, latent_dim=32, image_size=28, channels=1, width=32):
+        super().__init__()
+        if image_size % 4:
+            raise ValueError(f"DCGenerator: image_size must be a multiple of 4, got {image_size}")
+        self.latent_dim, s = latent_dim, image_size // 4
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, 2 * width * s * s), nn.BatchNorm1d(2 * width * s * s), nn.ReLU(),
+            nn.Unflatten(1, (2 * width, s, s)),                                     # (B, 2w, S/4, S/4)
+            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1),           # (B, w, S/2, S/2)
+            nn.BatchNorm2d(width), nn.ReLU(),
+            nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1), nn.Tanh(),  # (B, C, S, S)
+        )
+
+    def forward(self, z):
+        return self.net(z)
+
+
+class DCDiscriminator(nn.Module):
+    """images (B, C, S, S) -> logits (B / pack, 1): two stride-2 convolutions, then a dense layer."""
+
+    def __init__(self, image_size=28, channels=1, width=32, pack=1, minibatch_std=False, spectral_norm=False):
+        super().__init__()
+        s = image_size // 4
+        self.pack = pack
+        layers = [
+            Pack(pack),                                                                     # (B/m, m C, S, S)
+            _maybe_sn(nn.Conv2d(channels * pack, width, 4, stride=2, padding=1), spectral_norm),
+            nn.LeakyReLU(0.2),                                                              # (B/m, w, S/2, S/2)
+            _maybe_sn(nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), spectral_norm),
+            nn.LeakyReLU(0.2),                                                              # (B/m, 2w, S/4, S/4)
+        ]
+        features = 2 * width
+        if minibatch_std:
+            layers.append(MinibatchStd())                                                  # (B/m, 2w + 1, S/4, S/4)
+            features += 1
+        layers += [nn.Flatten(), _maybe_sn(nn.Linear(features * s * s, 1), spectral_norm)]  # (B/m, 1)
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)

@@ -1,0 +1,43 @@
+"""One round of the game: n_critic discriminator steps, then one generator step.
+
+Three separate graphs, as DESIGN.md's traps say: D's loss on real and *detached* fake samples
+(no gradient may reach G), the gradient penalty (its own double-backward graph), and G's loss
+through a frozen-in-effect D (D's gradients from that step are discarded by zero_grad).
+"""
+
+from ...creation import randn
+from .losses import discriminator_loss, generator_loss, gradient_penalty
+
+
+class GANTrainer:
+    def __init__(self, generator, discriminator, opt_g, opt_d, loss="nonsaturating", n_critic=1, gp_weight=10.0):
+        self.G, self.D, self.opt_g, self.opt_d = generator, discriminator, opt_g, opt_d
+        self.loss, self.n_critic, self.gp_weight = loss, n_critic, gp_weight
+        self.pack = getattr(discriminator, "pack", 1)
+
+    def noise(self, n, device=None):
+        return randn(n, self.G.latent_dim, device=device)
+
+    def discriminator_step(self, real):
+        fake = self.G(self.noise(real.shape[0], real.device)).detach()  # D's step must not reach G
+        d_loss = discriminator_loss(self.loss, self.D(real), self.D(fake))
+        if self.loss == "wgan-gp":
+            d_loss = d_loss + gradient_penalty(self.D, real, fake, pack=self.pack) * self.gp_weight
+        self.opt_d.zero_grad()
+        d_loss.backward()
+        self.opt_d.step()
+        return d_loss.detach()
+
+    def generator_step(self, batch_size, device=None):
+        g_loss = generator_loss(self.loss, self.D(self.G(self.noise(batch_size, device))))
+        self.opt_g.zero_grad()
+        g_loss.backward()  # also fills D's .grad, which the next discriminator_step zeroes first
+        self.opt_g.step()
+        return g_loss.detach()
+
+    def step(self, next_real):
+        """``next_real()`` gives a real batch; returns (D loss, G loss) as device tensors (no sync)."""
+        for _ in range(self.n_critic):
+            real = next_real()
+            d_loss = self.discriminator_step(real)
+        return d_loss, self.generator_step(real.shape[0], real.device)
