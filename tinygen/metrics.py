@@ -246,12 +246,9 @@ def mode_coverage(samples, modes, std, threshold=3.0):
 
 
 # ---------------------------------------------------------------- distances between sample sets
-from . import backend as _backend  # noqa: E402  (here, in this section, so sections stay independent)
-
-
 def _points_f64(name, points):
     """(N, D) samples (array, list or Tensor, on any device) as a float64 NumPy array."""
-    data = _backend.to_host(getattr(points, "data", points)).astype("float64")  # a metric: no float32 rounding
+    data = backend.to_host(getattr(points, "data", points)).astype("float64")  # a metric: no float32 rounding
     if data.ndim != 2 or len(data) == 0:
         raise ValueError(f"{name}: expected a non-empty (N, D) set of points, got shape {tuple(data.shape)}")
     return data
@@ -268,8 +265,8 @@ def sliced_wasserstein(x, y, num_projections=256, seed=0):
     a, b = _points_f64("sliced_wasserstein", x), _points_f64("sliced_wasserstein", y)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"sliced_wasserstein: expected point sets of one dimension, got shapes {a.shape} and {b.shape}")
-    xp = _backend.xp_for("cpu")
-    directions = _backend.host_rng(seed).standard_normal((a.shape[1], num_projections))
+    xp = backend.xp_for("cpu")
+    directions = backend.host_rng(seed).standard_normal((a.shape[1], num_projections))
     directions /= (directions**2).sum(axis=0, keepdims=True) ** 0.5  # unit columns
     pa, pb = xp.sort(a @ directions, axis=0), xp.sort(b @ directions, axis=0)  # (N, L), (M, L)
     # both quantile functions at k common levels; with N == M this is sorted minus sorted

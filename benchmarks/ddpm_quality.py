@@ -1,0 +1,116 @@
+"""How good are the DDPM demo's samples? The issue-6 quality targets, measured (never timed in a test).
+
+    python benchmarks/ddpm_quality.py                       # 2-D toys: moons, checkerboard, grid25
+    python benchmarks/ddpm_quality.py --images digits       # + an image run: classes, Frechet, DDPM vs DDIM
+    python benchmarks/ddpm_quality.py --toys "" --images mnist --data-root ../shared/data --steps 20000
+    python benchmarks/ddpm_quality.py --toys "" --images digits --from-run runs/ddpm   # judge a demo run
+
+2-D toys: each is trained with the demo's defaults (``demos/ddpm.py --dataset NAME``) and its
+1,000 samples are compared with fresh real points by the sliced Wasserstein distance, printed
+beside the floor (the same distance between two real sets). Target: swd <= 2 x floor.
+
+Images: one class-conditional training run, then unconditional samples (the null label) drawn
+twice from the same EMA weights, by ancestral sampling (T steps) and by DDIM with 50 steps. For
+each: the classes the metric classifier sees (target: all 10, none under 5%) and the
+classifier-Frechet distance beside its floor (train vs test images). CPU seconds are printed with
+every figure: on a shared machine wall-clock time is inflated.
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "demos"))
+import ddpm as demo  # noqa: E402  (demos/ddpm.py)
+
+import tinygen as tg  # noqa: E402
+from tinygen import metrics  # noqa: E402
+from tinygen.data import from_symmetric, load_dataset  # noqa: E402
+from tinygen.models.ddpm import GaussianDiffusion  # noqa: E402
+
+
+def run_toys(names, out, seed, quiet):
+    rows = []
+    for name in names:
+        cpu = time.process_time()
+        m = demo.main(["--dataset", name, "--seed", str(seed), "--out", str(out / name)] + (["--quiet"] if quiet else []))
+        rows.append({"dataset": name, "swd": m["swd"], "floor": m["floor"], "ratio": m["ratio"],
+                     "target_met": m["ratio"] <= 2.0, "cpu_seconds": round(time.process_time() - cpu, 1)})
+    print("\n2-D toys: sliced Wasserstein distance, 1,000 samples vs 1,000 fresh real points (mean of 5 real sets)")
+    print(f"{'dataset':<14}{'swd':>9}{'floor':>9}{'ratio':>8}  target (<= 2)  cpu s")
+    for r in rows:
+        print(f"{r['dataset']:<14}{r['swd']:>9.4f}{r['floor']:>9.4f}{r['ratio']:>8.2f}  "
+              f"{'met' if r['target_met'] else 'MISSED':<13}  {r['cpu_seconds']}")
+    return rows
+
+
+def run_images(dataset, out, args):
+    run_dir, cpu = pathlib.Path(args.from_run) if args.from_run else out / dataset, time.process_time()
+    if not args.from_run:  # train with the demo (which also draws its own figures)
+        argv = ["--dataset", dataset, "--seed", str(args.seed), "--out", str(run_dir), "--num-samples", "16"]
+        argv += (["--steps", str(args.steps)] if args.steps else []) + (["--data-root", args.data_root] if args.data_root else [])
+        demo.main(argv + (["--quiet"] if args.quiet else []))
+    train_cpu = time.process_time() - cpu
+
+    # rebuild the demo's diffusion and load the EMA weights from its checkpoint
+    config = json.loads((run_dir / "metrics.json").read_text())["config"]
+    state = tg.load(run_dir / "checkpoint.npz")
+    train_x, _ = load_dataset(dataset, "train", root=args.data_root)
+    test_x, _ = load_dataset(dataset, "test", root=args.data_root)
+    model = demo.make_model(argparse.Namespace(dataset=dataset), argparse.Namespace(images=train_x))
+    model.load_state_dict(state["model"])
+    ema = tg.optim.EMA(model)
+    ema.load_state_dict(state["ema"])
+    ema.copy_to()
+    diffusion = GaussianDiffusion(config["timesteps"], config["schedule"], clip=(-1.0, 1.0))
+    accuracy = metrics.load_classifier(dataset, root=args.data_root, quiet=args.quiet)[1]  # trained once, cached
+
+    n, shape = args.num_samples, (args.num_samples,) + tuple(train_x.shape[1:])
+    null = tg.full((n,), demo.NUM_CLASSES, dtype=tg.int64)
+    results = {}
+    samplers = {"ddpm (T steps)": lambda: diffusion.p_sample_loop(model, shape, y=null, num_classes=demo.NUM_CLASSES),
+                "ddim (50 steps)": lambda: diffusion.ddim_sample(model, shape, steps=50, y=null, num_classes=demo.NUM_CLASSES)}
+    for name, draw in samplers.items():
+        tg.manual_seed(args.seed)
+        cpu = time.process_time()
+        images = from_symmetric(draw()).numpy()
+        seconds = round(time.process_time() - cpu, 1)  # the sampling alone
+        results[name] = {**demo.image_metrics(images, dataset, args.data_root, "cpu", args.quiet), "cpu_seconds": seconds}
+    trained = f"from {run_dir}" if args.from_run else f"demo run: {train_cpu:.0f} CPU s"
+    print(f"\n{dataset}: {config['steps']} training steps ({trained}), T = {config['timesteps']}, "
+          f"{n} unconditional samples; metric classifier test accuracy {accuracy:.3f}")
+    print(f"{'sampler':<17}{'classes':>8}{'min class':>10}{'FD':>9}{'FD floor':>10}{'ratio':>7}  cpu s")
+    for name, r in results.items():
+        print(f"{name:<17}{r['classes_seen']:>8}{r['min_class_fraction']:>10.3f}{r['fd']:>9.3f}{r['fd_floor']:>10.3f}"
+              f"{r['fd_ratio']:>7.2f}  {r['cpu_seconds']}")
+    return {"dataset": dataset, "train_steps": config["steps"], "demo_cpu_seconds": round(train_cpu, 1),
+            "classifier_accuracy": accuracy, "samplers": results}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--toys", default="moons,checkerboard,grid25", help="comma-separated 2-D datasets ('' for none)")
+    p.add_argument("--images", default="", choices=["", "digits", "mnist", "fashion-mnist"])
+    p.add_argument("--steps", type=int, default=0, help="training steps of the image run (default: the demo's)")
+    p.add_argument("--from-run", default=None, help="judge a finished demo run in this folder instead of training")
+    p.add_argument("--num-samples", type=int, default=1000, help="image samples per sampler")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/ddpm_quality")
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args(argv)
+    out = pathlib.Path(args.out)
+    report = {}
+    if args.toys:
+        report["toys"] = run_toys([n for n in args.toys.split(",") if n], out, args.seed, args.quiet)
+    if args.images:
+        report["images"] = run_images(args.images, out, args)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    main()
