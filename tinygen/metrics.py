@@ -5,6 +5,7 @@ a reader can tell a good score from a lucky one.
 """
 
 from . import backend
+from .tensor import Tensor
 
 # ---------------------------------------------------------------- image metrics (classifier-based)
 # A Frechet distance on the penultimate features of a small digit classifier (tinygen's own
@@ -21,8 +22,6 @@ def _f64(features):
 
 def _array(x):
     """The array inside a Tensor, or x itself (a NumPy/CuPy array)."""
-    from .tensor import Tensor
-
     return x.data if isinstance(x, Tensor) else x
 
 
@@ -65,8 +64,6 @@ def classifier_features(classifier, images, batch_size=500):
     """``classifier.features`` of images (N, C, H, W) in [0, 1], batch by batch: an (N, D) array."""
     from .autograd import no_grad
     from .ops.shape import cat
-    from .tensor import Tensor
-
     data = _array(images)
     device = next(iter(classifier.parameters())).device
     was_training = classifier.training
@@ -107,8 +104,6 @@ def class_histogram(classifier, images, num_classes=10):
 
 
 def _as_tensor(array):
-    from .tensor import Tensor
-
     return Tensor._make(array, False)
 
 
@@ -198,8 +193,6 @@ def iwae_nll(model, images, k=5000, batch_size=100, labels=None, binarize_seed=0
     """
     from .autograd import no_grad
     from .data.transforms import dynamic_binarize
-    from .tensor import Tensor
-
     data = _array(images)
     if binarize_seed is not None:
         data = dynamic_binarize(backend.to_host(data), generator=backend.host_rng(binarize_seed))
@@ -248,7 +241,8 @@ def mode_coverage(samples, modes, std, threshold=3.0):
 # ---------------------------------------------------------------- distances between sample sets
 def _points_f64(name, points):
     """(N, D) samples (array, list or Tensor, on any device) as a float64 NumPy array."""
-    data = backend.to_host(getattr(points, "data", points)).astype("float64")  # a metric: no float32 rounding
+    data = _array(points)
+    data = backend.to_host(data if backend.is_array(data) else backend.as_array(data)).astype("float64")  # no float32 rounding
     if data.ndim != 2 or len(data) == 0:
         raise ValueError(f"{name}: expected a non-empty (N, D) set of points, got shape {tuple(data.shape)}")
     return data

@@ -179,10 +179,9 @@ def getitem(x, index):
     if x.device != "cpu":
         index = _on_device(index, x.device)
     try:
-        x.data[index]  # a cheap view or a gather: validates the index with NumPy's own message
-    except IndexError as e:
+        return GetItem.apply(x, index=index)
+    except IndexError as e:  # NumPy's own message, with the tensor's shape added
         raise IndexError(f"indexing a tensor of shape {x.shape}: {e}") from None
-    return GetItem.apply(x, index=index)
 
 
 def _on_device(index, device):
