@@ -99,16 +99,23 @@ def rand(*size, dtype=None, device=None, requires_grad=False):
 
 
 def randint(low, high=None, size=(), dtype=None, device=None):
-    """Integers uniform on [low, high) (int64 unless told otherwise)."""
-    if high is None:
+    """Integers uniform on [low, high) (int64 unless told otherwise).
+
+    Like torch.randint, ``randint(high, size)`` means low = 0: ``tg.randint(10, (3,))``.
+    """
+    if isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
     dtype = dtype if dtype is not None else backend.int64
     return _random(lambda rng, shape, dt: rng.integers(low, high, shape, dtype=dt), (tuple(size),), dtype, device, False)
 
 
 def randperm(n, device=None):
+    """A random permutation of 0..n-1 (argsort of uniform draws: the same on NumPy and CuPy)."""
     device = backend.check_device(device)
-    return Tensor._make(backend.generator(device).permutation(n).astype(backend.int64), False)
+    keys = backend.generator(device).random(n)
+    return Tensor._make(backend.xp_for(device).argsort(keys).astype(backend.int64), False)
 
 
 def randn_like(x, dtype=None, device=None):
