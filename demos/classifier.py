@@ -56,11 +56,10 @@ def main(argv=None):
     history = {"loss": [], "test_accuracy": []}
     start_epoch, seconds = 0, 0.0
 
+    trained = {"model": model, "optimizer": optimizer}
     state = common.load_checkpoint_if_resuming(args, out)
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        tg.backend.set_rng_state(state["rng"])
+        common.restore(state, trained)
         start_epoch, history, seconds = state["epoch"], state["history"], state["seconds"]
 
     for epoch in range(start_epoch, args.epochs):
@@ -80,9 +79,7 @@ def main(argv=None):
         history["test_accuracy"].append(accuracy)
         seconds += time.perf_counter() - began
         print(f"epoch {epoch + 1}: test accuracy {accuracy:.4f}")
-        tg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
-                 "history": history, "seconds": seconds, "rng": tg.backend.get_rng_state()},
-                common.checkpoint_path(out))
+        common.save_checkpoint(out, trained, epoch=epoch + 1, history=history, seconds=seconds)
 
     accuracy, predicted = evaluate(model, test_x, test_y, args.device)
     steps_per_epoch = len(loader)

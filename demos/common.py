@@ -60,6 +60,21 @@ def load_checkpoint_if_resuming(args, out):
     return tg.load(path, device=args.device)
 
 
+def save_checkpoint(out, trained, **extra):
+    """checkpoint.npz: the state_dict of every trained object (models, optimisers, schedulers,
+    EMA), the random generator's state, and ``extra`` plain values (step, history, ...)."""
+    state = {name: obj.state_dict() for name, obj in trained.items()}
+    state.update(extra, rng=tg.backend.get_rng_state())
+    tg.save(state, checkpoint_path(out))
+
+
+def restore(state, trained):
+    """Load a save_checkpoint state back into the same objects; the RNG continues where it was."""
+    for name, obj in trained.items():
+        obj.load_state_dict(state[name])
+    tg.backend.set_rng_state(state["rng"])
+
+
 def write_metrics(out, args, metrics, seconds):
     """metrics.json: the run's configuration, the machine, the time taken and the numbers."""
     record = {

@@ -185,22 +185,17 @@ def main(argv=None):
     labels = {} if toy else {"p_uncond": args.p_uncond, "num_classes": NUM_CLASSES}
     history, step, seconds = {"loss": []}, 0, 0.0
 
+    trained = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "ema": ema}
     state = common.load_checkpoint_if_resuming(args, out)
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        ema.load_state_dict(state["ema"])
-        tg.backend.set_rng_state(state["rng"])
+        common.restore(state, trained)
         step, history, seconds = state["step"], state["history"], state["seconds"]
         if not toy:
             data.epoch = state["epoch"]
 
     def save_checkpoint(steps_done):
-        tg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                 "ema": ema.state_dict(), "step": steps_done, "history": history, "epoch": 0 if toy else data.epoch,
-                 "seconds": seconds + time.perf_counter() - began, "rng": tg.backend.get_rng_state()},
-                common.checkpoint_path(out))
+        common.save_checkpoint(out, trained, step=steps_done, history=history, epoch=0 if toy else data.epoch,
+                               seconds=seconds + time.perf_counter() - began)
 
     began = time.perf_counter()
     bar = progress(range(step, args.steps), desc=f"ddpm {args.dataset}", quiet=args.quiet)

@@ -60,9 +60,7 @@ def fit(model, args, loader, parts_fn, state=None, desc="training"):
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     history, step, seconds = {"loss": [], "recon": [], "kl": []}, 0, 0.0
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        tg.backend.set_rng_state(state["rng"])
+        common.restore(state, {"model": model, "optimizer": optimizer})
         history, step, seconds = state["history"], state["step"], state["seconds"]
     pending = []
     began = time.perf_counter()
@@ -239,8 +237,7 @@ def main(argv=None):
     loader = DataLoader((train_x, train_y), batch_size=args.batch_size, shuffle=True, seed=args.seed, device=args.device)
     state = common.load_checkpoint_if_resuming(args, out)
     optimizer, history, step, seconds = fit(model, args, loader, loss_parts, state, desc=args.model)
-    tg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "history": history,
-             "seconds": seconds, "rng": tg.backend.get_rng_state()}, common.checkpoint_path(out))
+    common.save_checkpoint(out, {"model": model, "optimizer": optimizer}, step=step, history=history, seconds=seconds)
 
     result = {"steps": step, "parameters": sum(p.numel() for p in model.parameters())}
     result.update(evaluate(model, args, test_x, test_y, args.iwae_k))
