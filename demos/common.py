@@ -32,11 +32,17 @@ def make_parser(name, description, datasets, default_dataset, batch_size, lr, st
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz if it exists")
     p.add_argument("--data-root", default=None, help="folder holding mnist/ and fashion-mnist/ (default: $TINYGEN_DATA)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS threads (default: the library's own); 1 is much faster when other programs share the cores")
     return p
 
 
 def start_run(args):
     """Seed everything, pick the device, make the output folder; returns its Path."""
+    if args.threads:
+        from threadpoolctl import threadpool_limits  # caps OpenBLAS/MKL threads after NumPy has loaded
+
+        threadpool_limits(args.threads)
     tg.manual_seed(args.seed)
     tg.set_default_device(args.device)
     out = pathlib.Path(args.out)
