@@ -7,6 +7,8 @@ import sys
 import numpy as np
 import pytest
 
+import tinygen as tg
+
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "demos"))
 import gan  # noqa: E402  (demos/gan.py)
 
@@ -31,11 +33,12 @@ def test_quick_run_on_grid25_writes_everything(tmp_path):
 
 
 def test_resume_continues_from_the_checkpoint(tmp_path):
-    first = ["--dataset", "ring8", "--quick", "--quiet", "--out", str(tmp_path), "--steps", "10"]
-    gan.main(first)
-    gan.main(first[:-1] + ["20", "--resume"])
+    # the rate decay depends on --steps, so it is off here: 10 + 10 steps then follow one schedule
+    flags = ["--dataset", "ring8", "--quick", "--quiet", "--lr-decay", "0", "--n-critic", "2"]
+    gan.main(flags + ["--out", str(tmp_path), "--steps", "10"])
+    gan.main(flags + ["--out", str(tmp_path), "--steps", "20", "--resume"])
     once = tmp_path / "once"
-    gan.main(["--dataset", "ring8", "--quick", "--quiet", "--out", str(once), "--steps", "20"])
+    gan.main(flags + ["--out", str(once), "--steps", "20"])
     # ten steps, a checkpoint, ten more: the same samples as twenty steps in one go
     np.testing.assert_array_equal(np.load(tmp_path / "samples.npy"), np.load(once / "samples.npy"))
 
@@ -55,3 +58,17 @@ def test_quick_dcgan_on_digits(tmp_path):
     assert written["fd"] >= 0 and written["fd_floor"] > 0 and sum(written["class_counts"]) == 2500
     for name in FIGURES:
         assert (tmp_path / name).stat().st_size > 0, name
+
+
+def test_rate_decay_is_constant_then_falls_linearly_to_zero():
+    args = gan.parse(["--dataset", "grid25", "--steps", "8", "--lr", "0.1", "--lr-decay", "0.5"])
+    assert args.n_critic == 5 and args.pack == 4 and args.lr_decay == 0.5
+    opt = tg.optim.SGD([tg.zeros(1, requires_grad=True)], lr=args.lr)
+    (schedule,) = gan.decay_schedules(args, 0, opt)
+    rates = [opt.param_groups[0]["lr"]]
+    for _ in range(8):
+        schedule.step()
+        rates.append(opt.param_groups[0]["lr"])
+    np.testing.assert_allclose(rates, [0.1] * 5 + [0.075, 0.05, 0.025, 0.0], atol=1e-12)
+    assert gan.decay_schedules(gan.parse(["--lr-decay", "0"]), 0, opt) == []
+    assert gan.data_scale(gan.get_toy2d("grid25")) == pytest.approx(4.1, abs=0.11)

@@ -182,6 +182,20 @@ def test_network_shapes():
     assert images.shape == (6, 1, 8, 8) and images.detach().numpy().min() >= -1 and D(images).shape == (3, 1)
 
 
+def test_mlp_scale_works_in_units_of_the_data():
+    # G makes unit-sized points times `scale`; D divides its input by `scale`: same weights, same logits
+    tg.manual_seed(0)
+    G1, D1 = MLPGenerator(hidden=8, depth=2), MLPDiscriminator(hidden=8, depth=2, pack=2)
+    G4, D4 = MLPGenerator(hidden=8, depth=2, scale=4.0), MLPDiscriminator(hidden=8, depth=2, pack=2, scale=4.0)
+    G4.load_state_dict(G1.state_dict())
+    D4.load_state_dict(D1.state_dict())
+    z = tg.randn(4, 2)
+    x1, x4 = G1(z), G4(z)
+    np.testing.assert_allclose(x4.detach().numpy(), 4.0 * x1.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(D4(x4).detach().numpy(), D1(x1).detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert x4.dtype == D4(x4).dtype == tg.float32
+
+
 @pytest.mark.parametrize("loss", LOSSES)
 def test_trainer_steps_change_both_players_and_stay_float32(loss):
     G, D = MLPGenerator(hidden=8, depth=1), MLPDiscriminator(hidden=8, depth=1, pack=2)

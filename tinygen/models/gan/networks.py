@@ -15,11 +15,15 @@ def _maybe_sn(layer, spectral_norm):
 
 
 class MLPGenerator(nn.Module):
-    """z (B, latent_dim) -> x (B, out_dim): ``depth`` hidden ReLU layers of ``hidden`` units."""
+    """z (B, latent_dim) -> x (B, out_dim): ``depth`` hidden ReLU layers of ``hidden`` units.
 
-    def __init__(self, latent_dim=2, hidden=256, depth=3, out_dim=2, batch_norm=False):
+    The network makes points of unit size and multiplies them by ``scale`` (the data's size, e.g.
+    4 for grid25 on [-4, 4]), so its layers work with O(1) numbers, the regime default init is for.
+    """
+
+    def __init__(self, latent_dim=2, hidden=256, depth=3, out_dim=2, batch_norm=False, scale=1.0):
         super().__init__()
-        self.latent_dim = latent_dim
+        self.latent_dim, self.scale = latent_dim, float(scale)
         layers, width = [], latent_dim
         for _ in range(depth):
             layers += [nn.Linear(width, hidden)] + ([nn.BatchNorm1d(hidden)] if batch_norm else []) + [nn.ReLU()]
@@ -28,15 +32,18 @@ class MLPGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z):
-        return self.net(z)
+        return self.net(z) * self.scale
 
 
 class MLPDiscriminator(nn.Module):
-    """x (B, in_dim) -> logits (B / pack, 1), LeakyReLU(0.2) between ``depth`` hidden layers."""
+    """x (B, in_dim) -> logits (B / pack, 1), LeakyReLU(0.2) between ``depth`` hidden layers.
 
-    def __init__(self, in_dim=2, hidden=256, depth=3, pack=1, minibatch_std=False, spectral_norm=False):
+    The input is divided by ``scale`` first, so the layers see O(1) numbers (see MLPGenerator).
+    """
+
+    def __init__(self, in_dim=2, hidden=256, depth=3, pack=1, minibatch_std=False, spectral_norm=False, scale=1.0):
         super().__init__()
-        self.pack = pack
+        self.pack, self.scale = pack, float(scale)
         layers, width = [Pack(pack)], in_dim * pack  # (B, d) -> (B/m, m d)
         for _ in range(depth):
             layers += [_maybe_sn(nn.Linear(width, hidden), spectral_norm), nn.LeakyReLU(0.2)]
@@ -48,7 +55,7 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x):
-        return self.net(x)
+        return self.net(x * (1.0 / self.scale))
 
 
 class DCGenerator(nn.Module):
