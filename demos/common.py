@@ -81,6 +81,11 @@ def restore(state, trained):
     tg.backend.set_rng_state(state["rng"])
 
 
+def summary(metrics):
+    """One printable line of name-value pairs: 'modes 25, high_quality 0.896, ...'."""
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items())
+
+
 def write_metrics(out, args, metrics, seconds):
     """metrics.json: the run's configuration, the machine, the time taken and the numbers."""
     record = {

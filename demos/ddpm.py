@@ -258,8 +258,7 @@ def main(argv=None):
     draw_schedules(args.timesteps, out / "schedules.png")
     viz.loss_curves({"loss": history["loss"]}, out / "loss.png", smooth=50, log_y=True, title="epsilon MSE")
     path = common.write_metrics(out, args, metric_values, seconds)
-    shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in metric_values.items())
-    print(f"{shown}; {seconds:.0f} s of training; wrote {path}")
+    print(f"{common.summary(metric_values)}; {seconds:.0f} s of training; wrote {path}")
     return metric_values
 
 

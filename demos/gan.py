@@ -214,8 +214,7 @@ def main(argv=None):
     viz.loss_curves({"discriminator": history["d_loss"], "generator": history["g_loss"]}, out / "loss.png",
                     smooth=max(1, len(history["d_loss"]) // 50), title=f"{args.dataset}: {args.loss} losses")
     path = common.write_metrics(out, args, metrics, seconds)
-    summary = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items())
-    print(f"{summary} ({seconds:.0f} s of training); wrote {path}")
+    print(f"{common.summary(metrics)} ({seconds:.0f} s of training); wrote {path}")
     return metrics
 
 

@@ -147,6 +147,16 @@ def _check_points(name, points):
 
 
 # ---------------------------------------------------------------- curves
+def _save_curves(fig, ax, path, xlabel, title):
+    """The finish every line plot shares: axis label, legend, light grid, title, PNG."""
+    ax.set_xlabel(xlabel)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
+
+
 def loss_curves(curves, path, smooth=0, log_y=False, xlabel="step", title=None):
     """Plot named curves ({"loss": [...], "kl": [...]} or a single list); ``smooth``: moving-average window."""
     np = backend.xp_for("cpu")
@@ -164,12 +174,7 @@ def loss_curves(curves, path, smooth=0, log_y=False, xlabel="step", title=None):
         ax.plot(x, y, label=name)
     if log_y:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    if title:
-        ax.set_title(title)
-    return _save(fig, path)
+    return _save_curves(fig, ax, path, xlabel, title)
 
 
 # ---------------------------------------------------------------- strips of frames
@@ -227,12 +232,7 @@ def plot_functions(x, curves, path, xlabel="x", title=None, vline=None):
         ax.plot(xs, _host(values), label=name)
     if vline is not None:
         ax.axvline(vline, color="0.5", linestyle="--", linewidth=1)
-    ax.set_xlabel(xlabel)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    if title:
-        ax.set_title(title)
-    return _save(fig, path)
+    return _save_curves(fig, ax, path, xlabel, title)
 
 
 def frame_rows(rows, path, row_titles=None, titles=None, lim=None, modes=None):
