@@ -47,17 +47,24 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = _zeros_like(p)
         state["step"] += 1
-        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        m.mul_(beta1).add_(grad, alpha=1.0 - beta1)
-        v.mul_(beta2).add_(grad * grad, alpha=1.0 - beta2)
+        t, m, v = state["step"], state["exp_avg"].data, state["exp_avg_sq"].data
+        # The moments are the optimizer's own arrays, so they are updated in place, with as few
+        # temporaries as the formulas allow: this loop touches every parameter every step.
+        m *= beta1
+        m += (1.0 - beta1) * grad                     # m = beta1 m + (1 - beta1) g
+        v *= beta2
+        v += (1.0 - beta2) * (grad * grad)            # v = beta2 v + (1 - beta2) g^2
         if group["amsgrad"]:  # never let the denominator shrink
-            v = state["max_exp_avg_sq"].copy_(xp.maximum(state["max_exp_avg_sq"].data, v.data))
+            v = xp.maximum(state["max_exp_avg_sq"].data, v, out=state["max_exp_avg_sq"].data)
         # Python floats: they keep a float32 parameter float32
         bias_correction1 = 1.0 - beta1**t
         bias_correction2 = 1.0 - beta2**t
-        denom = xp.sqrt(v.data) / math.sqrt(bias_correction2) + eps
-        p.add_(m.data / denom, alpha=-lr / bias_correction1)
-
+        step = xp.sqrt(v)
+        step *= 1.0 / math.sqrt(bias_correction2)
+        step += eps                                   # sqrt(v / (1 - beta2^t)) + eps
+        xp.divide(m, step, out=step)
+        step *= -lr / bias_correction1
+        p.add_(step)
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): ``p -= lr * weight_decay * p``
