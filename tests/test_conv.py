@@ -255,3 +255,19 @@ def test_conv_on_gpu_matches_cpu():
     np.testing.assert_allclose(y_gpu.detach().cpu().numpy(), y.detach().numpy(), rtol=1e-9, atol=1e-12)
     for cpu_t, gpu_t in zip((x, w, b, wt), gpu):
         np.testing.assert_allclose(gpu_t.grad.cpu().numpy(), cpu_t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel, padding, dilation", [(3, 1, 1), (3, 0, 1), (2, 1, 1), (3, 2, 2), ((1, 3), (0, 1), (1, 2))])
+def test_stride1_transpose_as_full_convolution_equals_the_scatter(kernel, padding, dilation, monkeypatch):
+    """The stride-1 fast route of conv_transpose2d (a convolution with the flipped kernel) agrees
+    with the general route (one product per kernel offset, scattered back by col2im)."""
+    from tinygen.ops import conv
+
+    rng = np.random.default_rng(0)
+    g = tg.tensor(rng.standard_normal((2, 3, 6, 5)), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((3, 5, *conv.pair(kernel, "kernel", "test"))), requires_grad=True)  # widening
+    fast = F.conv_transpose2d(g, w, None, 1, padding, 0, 1, dilation)
+    assert conv._full_geometry(fast.creator.geom, g.shape, w.shape) is not None  # the fast route was taken
+    monkeypatch.setattr(conv, "_full_geometry", lambda geom, g_shape, w_shape: None)
+    general = F.conv_transpose2d(g, w, None, 1, padding, 0, 1, dilation)
+    np.testing.assert_allclose(fast.detach().numpy(), general.detach().numpy(), rtol=1e-12, atol=1e-12)

@@ -167,15 +167,19 @@ class ConvTranspose2d(Function):
     rows = None
 
     def forward(self, g, w, b=None):
-        B, _, OH, OW = g.shape
-        C = w.shape[1]
-        if self.rows is None:
-            self.rows = _rows(g)
-        rows, w_uv = self.rows, w.transpose(2, 3, 0, 1)  # (B*OH*OW, O) and (kh, kw, O, C)
-        # One product per kernel offset, each added where that offset read: measured 25% faster
-        # than one product into a (B*OH*OW, kh*kw*C) buffer, which col2im would read again.
-        piece = lambda u, v: (rows @ w_uv[u, v]).reshape(B, OH, OW, C)  # noqa: E731
-        out = col2im(piece, self.geom, B, C, g.dtype, backend.array_module(g))
+        full = _full_geometry(self.geom, g.shape, w.shape)
+        if full is not None:  # stride 1, widening: a plain convolution of g (see _full_geometry)
+            out = _conv(g, w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), full)
+        else:
+            B, _, OH, OW = g.shape
+            C = w.shape[1]
+            if self.rows is None:
+                self.rows = _rows(g)
+            rows, w_uv = self.rows, w.transpose(2, 3, 0, 1)  # (B*OH*OW, O) and (kh, kw, O, C)
+            # One product per kernel offset, each added where that offset read: measured 25% faster
+            # than one product into a (B*OH*OW, kh*kw*C) buffer, which col2im would read again.
+            piece = lambda u, v: (rows @ w_uv[u, v]).reshape(B, OH, OW, C)  # noqa: E731
+            out = col2im(piece, self.geom, B, C, g.dtype, backend.array_module(g))
         if b is not None:
             out += b.reshape(1, -1, 1, 1)
         return out
@@ -211,6 +215,35 @@ class ConvWeightGrad(Function):
         gx = ConvTranspose2d.apply(g, gw, geom=self.geom, rows=self.rows) if self.needs_input_grad[0] else None
         gg = Conv2d.apply(x, gw, geom=self.geom) if self.needs_input_grad[1] else None
         return gx, gg
+
+
+def _full_geometry(geom, g_shape, w_shape):
+    """For a stride-1 conv, the geometry that makes conv_transpose2d(g, w) a plain convolution.
+
+    With stride 1 every input pixel is read by the kernel at all kh*kw offsets, so scattering g
+    back through w is the same as sliding the flipped kernel, with input and output channels
+    swapped, over g padded by d(k-1) - p ("full" correlation):
+
+        conv_transpose2d(g, w, padding=p) = conv2d(g, flip(w).transpose(0, 1), padding=d(k-1) - p)
+
+    It pays when the result has more channels than g (w is (O, C, kh, kw) with C > O): 49 ms
+    against 94 ms for 32 -> 96 channels at 28x28, batch 64, where the scatter writes C-wide rows
+    kh*kw times; with C <= O the scatter measured as fast or faster. None where it does not
+    apply (tests/test_conv.py checks both routes against each other).
+    """
+    if geom.stride != (1, 1) or w_shape[1] <= w_shape[0]:
+        return None
+    padding = tuple(d * (k - 1) - p for k, p, d in zip(geom.kernel, geom.padding, geom.dilation))
+    if min(padding) < 0:
+        return None
+    full = Geometry(geom.kernel, (1, 1), padding, geom.dilation, g_shape[2:])
+    return full if full.out == geom.size else None
+
+
+def _conv(x, w, geom):
+    """conv2d on arrays, no bias: one im2col and one product."""
+    y = im2col(x, geom) @ _weight_matrix(w).T
+    return _nchw(y, x.shape[0], geom.out)
 
 
 def _bias_grad(g, needs_input_grad):
