@@ -31,11 +31,12 @@ from tinygen.data import from_symmetric, load_dataset  # noqa: E402
 from tinygen.models.ddpm import GaussianDiffusion  # noqa: E402
 
 
-def run_toys(names, out, seed, quiet):
+def run_toys(names, out, seed, quiet, quick=False):
     rows = []
     for name in names:
         cpu = time.process_time()
-        m = demo.main(["--dataset", name, "--seed", str(seed), "--out", str(out / name)] + (["--quiet"] if quiet else []))
+        m = demo.main(["--dataset", name, "--seed", str(seed), "--out", str(out / name)]
+                      + (["--quiet"] if quiet else []) + (["--quick"] if quick else []))
         rows.append({"dataset": name, "swd": m["swd"], "floor": m["floor"], "ratio": m["ratio"],
                      "target_met": m["ratio"] <= 2.0, "cpu_seconds": round(time.process_time() - cpu, 1)})
     print("\n2-D toys: sliced Wasserstein distance, 1,000 samples vs 1,000 fresh real points (mean of 5 real sets)")
@@ -51,6 +52,7 @@ def run_images(dataset, out, args):
     if not args.from_run:  # train with the demo (which also draws its own figures)
         argv = ["--dataset", dataset, "--seed", str(args.seed), "--out", str(run_dir), "--num-samples", "16"]
         argv += (["--steps", str(args.steps)] if args.steps else []) + (["--data-root", args.data_root] if args.data_root else [])
+        argv += ["--quick"] if args.quick else []
         demo.main(argv + (["--quiet"] if args.quiet else []))
     train_cpu = time.process_time() - cpu
 
@@ -100,11 +102,14 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/ddpm_quality")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quick", action="store_true", help="a smoke run: each demo with --quick, 16 image samples")
     args = p.parse_args(argv)
+    if args.quick:
+        args.num_samples = min(args.num_samples, 16)
     out = pathlib.Path(args.out)
     report = {}
     if args.toys:
-        report["toys"] = run_toys([n for n in args.toys.split(",") if n], out, args.seed, args.quiet)
+        report["toys"] = run_toys([n for n in args.toys.split(",") if n], out, args.seed, args.quiet, args.quick)
     if args.images:
         report["images"] = run_images(args.images, out, args)
     out.mkdir(parents=True, exist_ok=True)

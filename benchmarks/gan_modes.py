@@ -79,8 +79,11 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--jobs", type=int, default=2, help="runs at once (one core each)")
     p.add_argument("--out", default="runs/gan_modes")
+    p.add_argument("--quick", action="store_true", help="a smoke run: one seed, each demo run with --quick")
     p.add_argument("extra", nargs="*", help="more demo flags, after --, e.g. -- --steps 3000")
     args = p.parse_args(argv)
+    if args.quick:
+        args.seeds, args.extra = 1, args.extra + ["--quick"]
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 

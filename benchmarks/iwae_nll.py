@@ -217,8 +217,11 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data-root", default=None)
     p.add_argument("--out", default="runs/iwae_nll.json")
+    p.add_argument("--quick", action="store_true", help="a smoke run: 1 epoch, 20 test images, k = 50")
     p.add_argument("--worker", choices=["tinygen", "torch"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.quick:
+        args.epochs, args.test_images, args.k = 1, 20, 50
 
     if args.worker:
         result = (run_tinygen if args.worker == "tinygen" else run_torch)(args)

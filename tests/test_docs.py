@@ -1,9 +1,11 @@
 """Every code example in README.md and docs/ runs, so none of them rots.
 
 Python blocks of one file run in order in one namespace (later blocks use earlier names);
-`python demos/...` commands from bash blocks run as smoke tests with --quick.
+`python demos/...` and `python benchmarks/...` commands (in bash blocks or inline code) run as
+smoke tests with --quick.
 """
 
+import os
 import pathlib
 import re
 import shlex
@@ -36,7 +38,8 @@ def demo_commands():
     for path in DOCS:
         for body in blocks(path, "bash") + [row for row in re.findall(r"`(python demos/[^`]+)`", path.read_text())]:
             for command in re.findall(r"python (demos/\S+\.py[^&|\n`]*)", body):
-                found.append(command.strip())
+                # the GPU forms are for GPU machines: here they are the same smoke run as the CPU form
+                found.append(" ".join(a for a in command.split() if a not in ("--device", "cuda")))
     return sorted(set(found))
 
 
@@ -50,10 +53,36 @@ def test_demo_commands_run_quickly(command, tmp_path):
 
             if not (dataset_dir(name) / "train-images-idx3-ubyte.gz").exists():
                 pytest.skip(f"{name} files not found (set $TINYGEN_DATA)")
-    args = [a for a in args if a not in ("--device", "cuda")]  # the GPU forms are for GPU machines
     result = subprocess.run(
         [sys.executable, *args, "--quick", "--quiet", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True,
     )
     assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
     assert (tmp_path / "metrics.json").exists()
+
+
+def benchmark_commands():
+    found = []
+    for path in DOCS:
+        for body in blocks(path, "bash") + re.findall(r"`(python benchmarks/[^`]+)`", path.read_text()):
+            found += [c.strip() for c in re.findall(r"python (benchmarks/\S+\.py[^&|\n`#]*)", body)]
+    return sorted(set(found))
+
+
+def needs_mnist(args):
+    return "benchmarks/iwae_nll.py" in args[0] or ("--images" in args and args[args.index("--images") + 1] == "mnist")
+
+
+@pytest.mark.parametrize("command", benchmark_commands())
+def test_benchmark_commands_run_quickly(command, tmp_path):
+    """Each benchmark the docs mention runs end to end in its --quick form (in a scratch folder)."""
+    from tinygen.data import dataset_dir
+
+    args = shlex.split(command)
+    args = [a for a in args if not a.startswith("--data-root") and a != "../shared/data"]
+    if needs_mnist(args) and not (dataset_dir("mnist") / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip("MNIST files not found (set $TINYGEN_DATA)")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, str(ROOT / args[0]), *args[1:], "--quick"],
+                            cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
