@@ -22,11 +22,16 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     def forward(self, x):
-        return backend.array_module(x).where(x > 0, x, x * self.slope)
+        xp = backend.array_module(x)
+        if 0.0 <= self.slope <= 1.0:  # then x > slope*x exactly when x > 0: two passes, no `where`
+            return xp.maximum(x, x * self.slope)
+        return xp.where(x > 0, x, x * self.slope)
 
-    def backward(self, g):  # slope 1 where x > 0, else `slope`
-        x = self.inputs[0].data
-        return g * const(backend.array_module(x).where(x > 0, 1.0, self.slope).astype(g.dtype))
+    def backward(self, g):  # slope 1 where x > 0, else `slope`: slope + (1 - slope) [x > 0]
+        local = (self.inputs[0].data > 0).astype(g.dtype)
+        local *= 1.0 - self.slope
+        local += self.slope
+        return g * const(local)
 
 
 class Sigmoid(Function):
