@@ -60,7 +60,7 @@ class Adam(Optimizer):
         bias_correction1 = 1.0 - beta1**t
         bias_correction2 = 1.0 - beta2**t
         step = xp.sqrt(v)
-        step *= 1.0 / math.sqrt(bias_correction2)
+        step /= math.sqrt(bias_correction2)
         step += eps                                   # sqrt(v / (1 - beta2^t)) + eps
         xp.divide(m, step, out=step)
         step *= -lr / bias_correction1
