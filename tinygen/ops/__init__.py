@@ -8,4 +8,5 @@ activation   relu leaky_relu sigmoid tanh softplus silu gelu softmax log_softmax
 loss         the training losses
 conv         conv2d, conv_transpose2d: im2col and one matrix product
 pool         max_pool2d, avg_pool2d, nearest interpolate
+norm         group_norm as one op (the UNet's layer: far less memory kept for backward)
 """
