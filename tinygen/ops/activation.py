@@ -34,20 +34,25 @@ class LeakyReLU(Function):
         return g * const(local)
 
 
+def _sigmoid(x):
+    """sigmoid on an array, stable for any x."""
+    # 1 / (1 + e^-x) overflows for x << 0. Both exponents below are <= 0, so nothing overflows:
+    #   sigmoid(x) = e^min(x, 0) / (1 + e^-|x|)     (x >= 0: 1 / (1 + e^-x);  x < 0: e^x / (1 + e^x))
+    # One formula for both signs: a `where` over a random sign pattern ran 5x slower.
+    xp = backend.array_module(x)
+    denominator = xp.exp(-xp.abs(x))
+    denominator += 1.0
+    numerator = xp.exp(xp.minimum(x, 0.0))
+    numerator /= denominator
+    return numerator
+
+
 class Sigmoid(Function):
     uses_inputs = False
     uses_output = True
 
     def forward(self, x):
-        # 1 / (1 + e^-x) overflows for x << 0. Both exponents below are <= 0, so nothing overflows:
-        #   sigmoid(x) = e^min(x, 0) / (1 + e^-|x|)     (x >= 0: 1 / (1 + e^-x);  x < 0: e^x / (1 + e^x))
-        # One formula for both signs: a `where` over a random sign pattern ran 5x slower.
-        xp = backend.array_module(x)
-        denominator = xp.exp(-xp.abs(x))
-        denominator += 1.0
-        numerator = xp.exp(xp.minimum(x, 0.0))
-        numerator /= denominator
-        return numerator
+        return _sigmoid(x)
 
     def backward(self, g):  # s' = s (1 - s)
         s = self.output
@@ -76,6 +81,36 @@ class Softplus(Function):
         return g * sigmoid(self.inputs[0])
 
 
+class SiLU(Function):
+    """x * sigmoid(x) as one op: it keeps only x for backward, where the product of two ops also
+    kept sigmoid(x), a second full-size array per activation (the UNet has one after every norm)."""
+
+    def forward(self, x):
+        y = _sigmoid(x)
+        y *= x
+        return y
+
+    def backward(self, g):
+        return g * SiLUDerivative.apply(self.inputs[0])
+
+
+class SiLUDerivative(Function):
+    """silu'(x) = s + x s (1 - s) = s (1 + x (1 - s)), with s = sigmoid(x)."""
+
+    def forward(self, x):
+        s = _sigmoid(x)
+        d = 1.0 - s
+        d *= x
+        d += 1.0
+        d *= s
+        return d
+
+    def backward(self, g):  # silu''(x) = s (1 - s) (2 + x (1 - 2 s))
+        x = self.inputs[0]
+        s = sigmoid(x)
+        return g * s * (1.0 - s) * (x * (1.0 - 2.0 * s) + 2.0)
+
+
 # ---------------------------------------------------------------- the functions
 def relu(x):
     return ReLU.apply(x)
@@ -100,7 +135,7 @@ def softplus(x, beta=1.0):
 
 def silu(x):
     """x * sigmoid(x), also called swish."""
-    return x * sigmoid(x)
+    return SiLU.apply(x)
 
 
 def gelu(x, approximate="tanh"):
