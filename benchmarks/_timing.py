@@ -72,6 +72,24 @@ def serve(make_case):
         sys.stdout.flush()
 
 
+def torch_available():
+    """Whether PyTorch can be imported here (found without importing it: that takes seconds)."""
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+def serve_framework(framework, threads, make_tinygen_case, make_torch_case):
+    """Worker side for one framework: pin PyTorch's own thread pool too, then answer requests."""
+    if framework == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        serve(make_torch_case)
+    else:
+        serve(make_tinygen_case)
+
+
 def paired_rounds(workers, case, rounds, reps, settle_s=0.05):
     """Time ``case`` on each worker in turn, ``rounds`` times; the median of each round's reps.
 

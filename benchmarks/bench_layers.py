@@ -138,24 +138,6 @@ def make_torch_case(name):
     return run
 
 
-def worker(framework, threads):
-    if framework == "torch":
-        import torch
-
-        torch.set_num_threads(threads)
-        _timing.serve(make_torch_case)
-    else:
-        _timing.serve(make_tinygen_case)
-
-
-def torch_available():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7, help="A B rounds per case (after warm-up)")
@@ -168,13 +150,13 @@ def main():
     parser.add_argument("--worker", choices=["tinygen", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return worker(args.worker, args.threads)
+        return _timing.serve_framework(args.worker, args.threads, make_tinygen_case, make_torch_case)
     if args.quick:
         args.rounds, args.reps = 3, 1
 
     script = os.path.abspath(__file__)
     workers = [_timing.Worker(script, "tinygen", args.threads)]
-    if torch_available():
+    if _timing.torch_available():
         workers.append(_timing.Worker(script, "torch", args.threads))
     else:
         print("note: PyTorch is not installed; timing tinygen alone (pip install torch to compare)")

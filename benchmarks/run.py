@@ -453,16 +453,6 @@ def _torch_step(opt, loss):
 
 
 # ================================================================ worker processes
-def worker(framework, threads):
-    if framework == "torch":
-        import torch
-
-        torch.set_num_threads(threads)
-        _timing.serve(make_torch_case)
-    else:
-        _timing.serve(make_tinygen_case)
-
-
 def rss_mb():
     """The resident set size now (Linux: /proc/self/status), in MiB."""
     with open("/proc/self/status") as f:
@@ -500,12 +490,6 @@ def measure_memory(framework, name, steps, threads):
 
 
 # ================================================================ the parent
-def torch_available():
-    import importlib.util
-
-    return importlib.util.find_spec("torch") is not None
-
-
 def machine_info():
     import numpy
 
@@ -517,7 +501,7 @@ def machine_info():
         pass
     info = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": numpy.__version__,
             "date": datetime.datetime.now().isoformat(timespec="seconds"), "load_average": os.getloadavg()}
-    if torch_available():
+    if _timing.torch_available():
         from importlib.metadata import version
 
         info["torch"] = version("torch")
@@ -561,11 +545,11 @@ def main():
     if args.worker and args.memory_of:
         return memory_worker(args.worker, args.memory_of, args.steps, args.threads)
     if args.worker:
-        return worker(args.worker, args.threads)
+        return _timing.serve_framework(args.worker, args.threads, make_tinygen_case, make_torch_case)
     if args.quick:
         args.rounds, args.reps, args.memory_steps = 1, 1, 3
     chosen = parse_only(args.only)
-    with_torch = torch_available() and not args.no_torch
+    with_torch = _timing.torch_available() and not args.no_torch
     report = {"config": {"threads": args.threads, "rounds": args.rounds, "reps": args.reps, "quick": args.quick,
                          "memory_steps": args.memory_steps, "workloads": chosen, "torch": with_torch},
               "machine": machine_info(), "workloads": {}, "memory": {}}
