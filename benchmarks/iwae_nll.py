@@ -77,10 +77,6 @@ def run_tinygen(args):
                 MLPDecoder(LATENT, shape, (HIDDEN, HIDDEN), activation=nn.Tanh), LATENT)
     opt = optim.Adam(model.parameters(), lr=1e-3, eps=1e-4)
 
-    def set_lr(lr):
-        for group in opt.param_groups:
-            group["lr"] = lr
-
     def step(xb):
         loss = model.neg_elbo(tg.tensor(xb.reshape(-1, *shape))).loss
         opt.zero_grad()
@@ -97,7 +93,7 @@ def run_tinygen(args):
                 total += float(-model.iwae_bound(x, k=args.k).sum())
         return total / len(xt)
 
-    return train_and_test(args, step, lambda losses: float(tg.stack(losses).mean()), nll, set_lr)
+    return train_and_test(args, step, lambda losses: float(tg.stack(losses).mean()), nll, opt)
 
 
 # ---------------------------------------------------------------- the PyTorch twin
@@ -114,10 +110,6 @@ def run_torch(args):
     params = list(encoder.parameters()) + list(decoder.parameters())
     opt = torch.optim.Adam(params, lr=1e-3, eps=1e-4)
     softplus = nn.functional.softplus
-
-    def set_lr(lr):
-        for group in opt.param_groups:
-            group["lr"] = lr
 
     def step(xb):
         x = torch.from_numpy(xb)
@@ -154,11 +146,11 @@ def run_torch(args):
                 total += float(-bound(torch.from_numpy(xt[i : i + args.eval_batch]), args.k).sum())
         return total / len(xt)
 
-    return train_and_test(args, step, lambda losses: float(torch.stack(losses).mean()), nll, set_lr)
+    return train_and_test(args, step, lambda losses: float(torch.stack(losses).mean()), nll, opt)
 
 
 # ---------------------------------------------------------------- the shared loop
-def train_and_test(args, step, mean_of, nll, set_lr):
+def train_and_test(args, step, mean_of, nll, opt):
     train = mnist("train", args.data_root)
     test = test_set(args.data_root, args.test_images)
     budget = args.minutes * 60.0 if args.epochs is None else float("inf")
@@ -166,7 +158,8 @@ def train_and_test(args, step, mean_of, nll, set_lr):
     cpu0, wall0 = time.process_time(), time.perf_counter()
     epochs, curve = 0, []
     while (planned is None or epochs < planned) and time.process_time() - cpu0 < budget:
-        set_lr(learning_rate(epochs, planned) if planned else LR)
+        for group in opt.param_groups:  # the same dicts in both frameworks' optimizers
+            group["lr"] = learning_rate(epochs, planned) if planned else LR
         losses = [step(xb) for xb in epoch_batches(train, epochs, args.seed)]
         epochs += 1
         if planned is None and epochs == 3:

@@ -22,16 +22,21 @@ from ..autograd import Function
 from .elementwise import const
 
 
-def grouped(x, groups):
+def grouped(x, groups, axes=None):
     """A (N, ., ., .) view of array x (N, C, *) with each sample's group on two axes, and those axes.
 
     A conv here returns NCHW views of channels-last memory; grouping that as (N, HW, G, C/G)
-    needs no copy, where (N, G, C/G, HW) would copy it.
+    needs no copy, where (N, G, C/G, HW) would copy it. Given ``axes``, x is grouped that way
+    (copied if its memory differs): how the gradient is grouped to match its input.
     """
     n, c = x.shape[:2]
-    if x.ndim == 4 and not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous:
-        return x.transpose(0, 2, 3, 1).reshape(n, -1, groups, c // groups), (1, 3)
-    return backend.array_module(x).ascontiguousarray(x).reshape(n, groups, c // groups, -1), (2, 3)
+    xp = backend.array_module(x)
+    if axes is None:
+        channels_last = x.ndim == 4 and not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous
+        axes = (1, 3) if channels_last else (2, 3)
+    if axes == (1, 3):
+        return xp.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n, -1, groups, c // groups), axes
+    return xp.ascontiguousarray(x).reshape(n, groups, c // groups, -1), axes
 
 
 def ungrouped(v, like, axes):
@@ -64,7 +69,7 @@ class GroupNorm(Function):
         x, weight, _ = (t.data for t in self.inputs)
         xp = backend.array_module(x)
         v, axes = grouped(x, self.groups)
-        gv = _like_grouping(g.data, axes, self.groups)
+        gv, _ = grouped(g.data, self.groups, axes)
         shape = _channel_shape(v, axes)
         x_hat = (v - self.mean) * self.rstd
         sum_axes = (0, 1) if axes == (1, 3) else (0, 3)           # batch and pixels: all but the channel axes
@@ -99,15 +104,6 @@ def _channel_shape(v, axes):
     if axes == (1, 3):   # (N, HW, G, C/G)
         return (1, 1, v.shape[2], v.shape[3])
     return (1, v.shape[1], v.shape[2], 1)  # (N, G, C/G, S)
-
-
-def _like_grouping(g, axes, groups):
-    """The upstream gradient (any layout) grouped as x was: copied only if its layout differs."""
-    xp = backend.array_module(g)
-    n, c = g.shape[:2]
-    if axes == (1, 3):
-        return xp.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(n, -1, groups, c // groups)
-    return xp.ascontiguousarray(g).reshape(n, groups, c // groups, -1)
 
 
 def group_norm(x, groups, weight, bias, eps=1e-5):

@@ -66,6 +66,7 @@ class Adam(Optimizer):
         step *= -lr / bias_correction1
         p.add_(step)
 
+
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): ``p -= lr * weight_decay * p``
     before the Adam step, so the decay is not rescaled by the moments."""
