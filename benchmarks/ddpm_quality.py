@@ -2,7 +2,7 @@
 
     python benchmarks/ddpm_quality.py                       # 2-D toys: moons, checkerboard, grid25
     python benchmarks/ddpm_quality.py --images digits       # + an image run: classes, Frechet, DDPM vs DDIM
-    python benchmarks/ddpm_quality.py --toys "" --images mnist --data-root ../shared/data --steps 20000
+    python benchmarks/ddpm_quality.py --toys "" --images mnist --data-root ../shared/data   # ~2 CPU-hours
     python benchmarks/ddpm_quality.py --toys "" --images digits --from-run runs/ddpm   # judge a demo run
 
 2-D toys: each is trained with the demo's defaults (``demos/ddpm.py --dataset NAME``) and its
@@ -10,7 +10,8 @@
 beside the floor (the same distance between two real sets). Target: swd <= 2 x floor.
 
 Images: one class-conditional training run, then unconditional samples (the null label) drawn
-twice from the same EMA weights, by ancestral sampling (T steps) and by DDIM with 50 steps. For
+twice from the same EMA weights, on the same 50-step subsequence of the chain: by ancestral
+sampling (eta = 1) and by DDIM (eta = 0); ``--full-chain`` adds all T ancestral steps. For
 each: the classes the metric classifier sees (target: all 10, none under 5%) and the
 classifier-Frechet distance beside its floor (train vs test images). CPU seconds are printed with
 every figure: on a shared machine wall-clock time is inflated.
@@ -72,8 +73,15 @@ def run_images(dataset, out, args):
     n, shape = args.num_samples, (args.num_samples,) + tuple(train_x.shape[1:])
     null = tg.full((n,), demo.NUM_CLASSES, dtype=tg.int64)
     results = {}
-    samplers = {"ddpm (T steps)": lambda: diffusion.p_sample_loop(model, shape, y=null, num_classes=demo.NUM_CLASSES),
-                "ddim (50 steps)": lambda: diffusion.ddim_sample(model, shape, steps=50, y=null, num_classes=demo.NUM_CLASSES)}
+    # ancestral sampling against DDIM, both on the same 50-step subsequence of the chain: eta = 1
+    # is DDPM's ancestral step (posterior variance) on that subsequence, eta = 0 is deterministic
+    samplers = {f"ddpm ({args.sample_steps}, eta=1)": lambda: diffusion.ddim_sample(
+                    model, shape, steps=args.sample_steps, eta=1.0, y=null, num_classes=demo.NUM_CLASSES),
+                f"ddim ({args.sample_steps}, eta=0)": lambda: diffusion.ddim_sample(
+                    model, shape, steps=args.sample_steps, y=null, num_classes=demo.NUM_CLASSES)}
+    if args.full_chain:  # all T ancestral steps: 20x the network calls (~3 CPU-hours for 1,000 MNIST images)
+        samplers = {"ddpm (T steps)": lambda: diffusion.p_sample_loop(model, shape, y=null, num_classes=demo.NUM_CLASSES),
+                    **samplers}
     for name, draw in samplers.items():
         tg.manual_seed(args.seed)
         cpu = time.process_time()
@@ -98,6 +106,8 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=0, help="training steps of the image run (default: the demo's)")
     p.add_argument("--from-run", default=None, help="judge a finished demo run in this folder instead of training")
     p.add_argument("--num-samples", type=int, default=1000, help="image samples per sampler")
+    p.add_argument("--sample-steps", type=int, default=50, help="steps of the two short-chain samplers")
+    p.add_argument("--full-chain", action="store_true", help="also sample with all T ancestral steps")
     p.add_argument("--data-root", default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/ddpm_quality")
@@ -105,7 +115,7 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="a smoke run: each demo with --quick, 16 image samples")
     args = p.parse_args(argv)
     if args.quick:
-        args.num_samples = min(args.num_samples, 16)
+        args.num_samples, args.sample_steps = min(args.num_samples, 16), min(args.sample_steps, 5)
     out = pathlib.Path(args.out)
     report = {}
     if args.toys:
