@@ -169,6 +169,20 @@ def test_ddim_with_eta_zero_is_deterministic_for_a_fixed_start():
     assert not np.allclose(host(e1), host(e2))
 
 
+def test_ddim_with_eta_one_on_every_step_is_the_ancestral_sampler():
+    # sigma at eta = 1 is the posterior's beta~ and the mean is the posterior mean, written in
+    # x0 and eps: on the full chain the two samplers agree draw for draw (same noise order), and
+    # on a shorter chain DDIM with eta = 1 is ancestral sampling on that subsequence
+    d = GaussianDiffusion(30, dtype="float64", clip=(-1.0, 1.0))
+    model = MLPDenoiser(hidden=16, depth=1, time_dim=8).to(dtype=tg.float64)
+    start = tg.randn(64, 2, dtype=tg.float64)
+    tg.manual_seed(7)
+    ancestral = d.p_sample_loop(model, (64, 2), noise=start, variance="posterior")
+    tg.manual_seed(7)
+    ddim = d.ddim_sample(model, (64, 2), steps=30, eta=1.0, noise=start)
+    np.testing.assert_allclose(host(ddim), host(ancestral), rtol=1e-9, atol=1e-9)
+
+
 def test_samplers_keep_the_requested_levels():
     d = GaussianDiffusion(20)
     model = MLPDenoiser(hidden=16, depth=1, time_dim=8)
