@@ -271,3 +271,31 @@ def test_stride1_transpose_as_full_convolution_equals_the_scatter(kernel, paddin
     monkeypatch.setattr(conv, "_full_geometry", lambda geom, g_shape, w_shape: None)
     general = F.conv_transpose2d(g, w, None, 1, padding, 0, 1, dilation)
     np.testing.assert_allclose(fast.detach().numpy(), general.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 1), (2, 1)])
+def test_batch_sliced_columns_give_the_same_convolution(stride, padding, monkeypatch):
+    """When the columns exceed COLUMNS_BYTES, im2col and the product run slice by slice of the
+    batch: forward, the three gradients and a second derivative must not change (beyond rounding)."""
+    from tinygen.ops import conv
+
+    x0, w0, b0 = _params((5, 3, 6, 6), (4, 3, 3, 3), (4,), seed=3)
+
+    def everything():
+        x, w, b = (tg.tensor(t.detach().numpy(), requires_grad=True) for t in (x0, w0, b0))
+        y = F.conv2d(x, w, b, stride, padding)
+        (gx,) = tg.grad((y * y).sum(), [x], create_graph=True)  # through conv_transpose2d
+        ((gx * gx).sum() + y.sum()).backward()
+        yd = tg.tensor(y.detach().numpy(), requires_grad=True)
+        yt = F.conv_transpose2d(yd, w, None, stride, padding)  # and its own backward (shared columns)
+        (yt * yt).sum().backward()
+        return [t.detach().numpy() for t in (y, gx, yt, x.grad, w.grad, b.grad, yd.grad)]
+
+    whole = everything()
+    geom = conv.Geometry((3, 3), (stride,) * 2, (padding,) * 2, (1, 1), (6, 6))
+    assert len(conv.batch_slices(x0.data, geom)) == 1
+    per_image = geom.out[0] * geom.out[1] * 9 * 3 * 8  # one float64 image's columns: each slice holds two
+    monkeypatch.setattr(conv, "COLUMNS_BYTES", 2 * per_image)
+    assert len(conv.batch_slices(x0.data, geom)) == 3
+    for a, b in zip(whole, everything()):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
