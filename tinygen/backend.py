@@ -10,7 +10,9 @@ generator per device, all seeded by :func:`manual_seed`, so a CPU run is
 reproducible bit for bit.
 """
 
+import ctypes
 import os
+import sys
 
 import numpy
 
@@ -30,6 +32,31 @@ _cupy = None
 _default_device = None
 _seed = 0
 _generators = {}
+
+
+def keep_freed_memory():
+    """Ask glibc's malloc to keep freed memory in the process, not hand it back to the OS.
+
+    Every op allocates a fresh result array and frees the ones nobody holds any more. By
+    default glibc returns large freed blocks to the OS at once (munmap, heap trimming), so the
+    next array of that size is faulted in again, page by page. Measured on the 2-core CPU with
+    other jobs running, CPU time per step, off -> on: DCGAN iteration 242 / 274 / 246 -> 217 /
+    262 / 215 ms, VAE step 11.1 / 11.9 -> 9.1 / 8.5 ms (benchmarks/run.py's workloads).
+    Blocks up to 32 MB (glibc's largest setting) then come from the heap, and the heap is
+    never trimmed: the process keeps what it once used, its peak is unchanged. Linux with
+    glibc only; ``TINYGEN_KEEP_FREED_MEMORY=0`` leaves malloc as it was. Returns whether set.
+    """
+    if os.environ.get("TINYGEN_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl): leave it alone
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # from <malloc.h>
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 * 2**20)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**30))
+
+
+keep_freed_memory()
 
 
 class DeviceError(RuntimeError):
