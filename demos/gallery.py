@@ -158,7 +158,8 @@ def run_demo(name, args, runs):
 def parse(argv):
     p = argparse.ArgumentParser(prog="python demos/gallery.py", description=__doc__.split("\n")[0])
     p.add_argument("--only", default=",".join(DEFAULT_RUNS),
-                   help=f"comma-separated runs, of: {', '.join(RUNS)} (default: all but {', '.join(LONG_RUNS)})")
+                   help=f"comma-separated runs, of: {', '.join(RUNS)} (default: all but the long ones: "
+                        + "; ".join(f"{name}, {why}" for name, why in LONG_RUNS.items()) + ")")
     p.add_argument("--out", default=None, help="folder for the runs (default runs/gallery/)")
     p.add_argument("--gallery", default=None, help="folder for the kept images (default docs/gallery/)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")

@@ -1,7 +1,6 @@
 """The README gallery: demos/gallery.py regenerates it, and every image the README links exists."""
 
 import json
-import os
 import pathlib
 import re
 import sys
@@ -98,12 +97,14 @@ def test_copy_only_remakes_every_image_without_training(quick_gallery, tmp_path)
 
 
 def test_long_runs_need_asking_for_and_make_their_images(tmp_path):
-    assert set(gallery.LONG_RUNS) <= set(gallery.RUNS) and not set(gallery.LONG_RUNS) & set(gallery.DEFAULT_RUNS)
+    from tinygen.data import dataset_dir
+
+    assert set(gallery.LONG_RUNS) <= set(gallery.RUNS), "a long run that is no run"
     assert gallery.parse([]).only == gallery.DEFAULT_RUNS
-    data = pathlib.Path(os.environ.get("TINYGEN_DATA", "/nonexistent"))
-    if not (data / "mnist").is_dir():
-        pytest.skip("the MNIST files are not here ($TINYGEN_DATA)")
-    headlines, made = gallery.main(["--quick", "--only", "ddpm-mnist", "--data-root", str(data),
+    mnist = dataset_dir("mnist")  # where the demos look: --data-root, $TINYGEN_DATA, ~/.cache/tinygen
+    if not (mnist / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip("MNIST files not found (set $TINYGEN_DATA)")
+    headlines, made = gallery.main(["--quick", "--only", "ddpm-mnist", "--data-root", str(mnist.parent),
                                     "--out", str(tmp_path / "runs"), "--gallery", str(tmp_path / "images")])
     assert list(headlines) == ["ddpm-mnist"]
     assert sorted(p.name for p in made) == ["ddpm_mnist_guided.png", "ddpm_mnist_reverse.png"]
