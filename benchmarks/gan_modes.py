@@ -4,9 +4,10 @@
     python benchmarks/gan_modes.py --seeds 2 --datasets grid25 --jobs 2
 
 Each run is `python demos/gan.py --dataset D --seed S` in its own process (with the demo's
-defaults: non-saturating, pack 4, 5 D steps per G step, the data scaled to unit size inside the
-networks, the rates decayed to 0 over the last quarter; or the same with `--pack 1`, the plain
-non-saturating GAN, so the two rows differ by packing only); the table gives the mean and spread
+defaults: non-saturating, pack 4 with the minibatch-std feature, 5 D steps per G step, the data
+scaled to unit size inside the networks, the rates decayed to 0 over the last quarter; or the same
+with `--pack 1 --no-minibatch-std`, the plain non-saturating GAN, so the two rows differ by the two
+tricks against collapse only); the table gives the mean and spread
 of modes captured, the high-quality fraction (within 3 std of the nearest mode) and the reverse
 KL of the nearest-mode histogram, next to a perfect sampler and the published PacGAN figures.
 Writes OUT/results.json and OUT/collapse_and_cure.png (the fixed-noise samples over training,
@@ -22,7 +23,7 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-VARIANTS = {"default": [], "plain": ["--pack", "1"]}  # plain: the non-saturating GAN, no packing
+VARIANTS = {"default": [], "plain": ["--pack", "1", "--no-minibatch-std"]}  # plain: no trick against collapse
 PUBLISHED = {"grid25": "plain GAN 17.3 / 94.8% / 0.70; best packing 24.8 / 93.6% / 0.04 (Lin et al., 2018)"}
 
 

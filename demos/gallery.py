@@ -39,7 +39,8 @@ RUNS = {
     "ae": (["demos/ae.py"], ["ae_test_recon", "vae_test_neg_elbo", "ae_fd", "vae_fd", "vae_fd_floor"]),
     "vae": (["demos/vae.py"], ["test_neg_elbo", "test_iwae_nll_k*", "fd", "fd_floor"]),
     "gan": (["demos/gan.py"], ["modes_captured", "modes", "high_quality", "reverse_kl"]),
-    "gan-pack1": (["demos/gan.py", "--pack", "1"], ["modes_captured", "modes", "high_quality", "reverse_kl"]),
+    "gan-plain": (["demos/gan.py", "--pack", "1", "--no-minibatch-std"],
+                  ["modes_captured", "modes", "high_quality", "reverse_kl"]),
     "ddpm-moons": (["demos/ddpm.py", "--dataset", "moons"], ["swd", "floor", "ratio"]),
     "ddpm": (["demos/ddpm.py"], ["classes_seen", "min_class_fraction", "fd", "fd_floor"]),
     "ddpm-mnist": (["demos/ddpm.py", "--dataset", "mnist"], ["classes_seen", "min_class_fraction", "fd", "fd_floor"]),
@@ -66,14 +67,14 @@ def side_by_side(*sources, gap=16):
 
 
 def gan_rows(runs, path):
-    """The fixed-noise samples over training of the plain GAN (top) and the packed one (bottom)."""
+    """The fixed-noise samples over training of the plain GAN (top) and the default one (bottom)."""
     toy = get_toy2d("grid25")
     rows, titles = [], []
-    for run in ("gan-pack1", "gan"):
+    for run in ("gan-plain", "gan"):
         state = tg.load(runs / run / "checkpoint.npz", device="cpu")
         rows.append([getattr(s, "data", s) for s in state["snapshots"]])
         titles.append([f"step {int(s)}" for s in state["snapshot_steps"]])
-    viz.frame_rows(rows, path, row_titles=["plain (pack 1)", "PacGAN (pack 4)"], titles=titles,
+    viz.frame_rows(rows, path, row_titles=["plain GAN", "pack 4 + minibatch std"], titles=titles,
                    lim=5.0, modes=toy.modes)
 
 
@@ -84,7 +85,7 @@ IMAGES = {
     "vae_samples.png": (["vae"], as_is("vae", "samples.png")),
     "gan_samples.png": (["gan"], as_is("gan", "samples.png")),
     "gan_discriminator.png": (["gan"], as_is("gan", "discriminator.png")),
-    "gan_pack1_vs_pack4.png": (["gan", "gan-pack1"], gan_rows),
+    "gan_plain_vs_default.png": (["gan", "gan-plain"], gan_rows),
     "ddpm_moons_reverse.png": (["ddpm-moons"], as_is("ddpm-moons", "reverse.png")),
     "ddpm_digits_reverse.png": (["ddpm"], as_is("ddpm", "reverse.png")),
     "ddpm_digits_guided.png": (["ddpm"], as_is("ddpm", "guided.png")),

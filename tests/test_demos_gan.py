@@ -72,3 +72,11 @@ def test_rate_decay_is_constant_then_falls_linearly_to_zero():
     np.testing.assert_allclose(rates, [0.1] * 5 + [0.075, 0.05, 0.025, 0.0], atol=1e-12)
     assert gan.decay_schedules(gan.parse(["--lr-decay", "0"]), 0, opt) == []
     assert gan.data_scale(gan.get_toy2d("grid25")) == pytest.approx(4.1, abs=0.11)
+
+
+def test_minibatch_std_is_on_for_2d_data_and_can_be_turned_off():
+    assert gan.parse(["--dataset", "grid25"]).minibatch_std is True
+    assert gan.parse(["--dataset", "ring8"]).minibatch_std is True
+    assert gan.parse(["--dataset", "digits"]).minibatch_std is False
+    assert gan.parse(["--dataset", "grid25", "--no-minibatch-std"]).minibatch_std is False
+    assert gan.parse(["--dataset", "digits", "--minibatch-std"]).minibatch_std is True
