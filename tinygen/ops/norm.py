@@ -77,8 +77,8 @@ class GroupNorm(Function):
         pixels, channels = axes if axes == (1, 3) else (3, 2)      # the group's two axes, by role
         n = v.shape[pixels] * v.shape[channels]                    # values per group
         centred = v - self.mean
-        g_sum = gv.sum(axis=pixels, keepdims=True)                  # per sample and channel: sum of g
-        gx_sum = (gv * centred).sum(axis=pixels, keepdims=True) * self.rstd  # ... and of g * x_hat
+        g_sum = _sum_over_pixels(gv, pixels)                       # per sample and channel: sum of g
+        gx_sum = _sum_over_pixels(gv * centred, pixels) * self.rstd  # ... and of g * x_hat
         d_bias = g_sum.sum(axis=0).reshape(-1)
         d_weight = gx_sum.sum(axis=0).reshape(-1)
         mean_dx_hat = (w * g_sum).sum(axis=channels, keepdims=True) / n             # mean(dx_hat)
@@ -111,13 +111,27 @@ class GroupNorm(Function):
 def _group_mean(v, axes):
     """The mean of each sample's group in the grouped view ``v``, kept as a (N, 1, G, 1) or (N, G, 1, 1) array.
 
-    Summed over the pixels first, then over the few channels of a group: NumPy reduces a long
-    axis with the contiguous channels inside it as whole rows, where the two axes at once went
-    value by value (1.2 ms against 7.9 ms for batch 64, 28x28, 32 channels).
+    Summed over the pixels first, then over the few channels of a group: reducing both axes at
+    once went value by value (7.9 ms for batch 64, 28x28, 32 channels; 0.3 ms this way).
     """
     pixels, channels = axes if axes == (1, 3) else (3, 2)
     n = v.shape[pixels] * v.shape[channels]
-    return v.sum(axis=pixels, keepdims=True).sum(axis=channels, keepdims=True) / n
+    return _sum_over_pixels(v, pixels).sum(axis=channels, keepdims=True) / n
+
+
+def _sum_over_pixels(v, pixels):
+    """Each sample's and channel's sum over the pixel axis of ``v``, kept as an axis of size 1.
+
+    Channels-last (pixels on axis 1): a product with a row of ones, which BLAS streams through
+    the contiguous rows of channels; NumPy's reduction over that outer axis ran 4x slower (1.21
+    against 0.28 ms for batch 64, 28x28, 32 channels) and rounded worse. Pixels last: a plain sum.
+    """
+    if pixels != 1:
+        return v.sum(axis=pixels, keepdims=True)
+    xp = backend.array_module(v)
+    n, hw = v.shape[:2]
+    ones = xp.ones((1, hw), dtype=v.dtype)
+    return xp.matmul(ones, v.reshape(n, hw, -1)).reshape((n, 1) + v.shape[2:])
 
 
 def _channel_shape(v, axes):
