@@ -5,7 +5,7 @@
     python demos/gallery.py --device cuda        # the same on a GPU
     python demos/gallery.py --quick              # a smoke run into temporary folders
     python demos/gallery.py --copy-only          # no training: remake the images from runs/gallery/
-    python demos/gallery.py --only ddpm-mnist    # the long MNIST DDPM run (~1.8 h), never run by default
+    python demos/gallery.py --only ddpm-mnist    # the long MNIST DDPM run (~1.1 h), never run by default
 
 Each run is one demo command (its defaults, plus --seed 0 --threads N --quiet), writing into
 --out/<run>/ (default runs/gallery/). Then the chosen figures are copied into --gallery
@@ -46,7 +46,7 @@ RUNS = {
     "ddpm-mnist": (["demos/ddpm.py", "--dataset", "mnist"], ["classes_seen", "min_class_fraction", "fd", "fd_floor"]),
 }
 # runs too long for the default (each only with --only): why, in a line
-LONG_RUNS = {"ddpm-mnist": "3,000 UNet steps on 28x28 MNIST, ~1.8 h on one core; needs the MNIST files"}
+LONG_RUNS = {"ddpm-mnist": "3,000 UNet steps on 28x28 MNIST, ~1.1 h on one core; needs the MNIST files"}
 DEFAULT_RUNS = [name for name in RUNS if name not in LONG_RUNS]
 
 
