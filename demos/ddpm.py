@@ -48,8 +48,11 @@ def parse(argv):
     parser.add_argument("--timesteps", type=int, default=0, help="T, the length of the noising chain")
     parser.add_argument("--schedule", choices=["linear", "cosine"], default="linear")
     parser.add_argument("--sampler", choices=["ddpm", "ddim"], default=None,
-                        help="ancestral (T steps) or DDIM (eta = 0); default ddpm, ddim on 28x28 images")
+                        help="ancestral (T steps) or DDIM (--sample-steps, --eta); default ddpm, ddim on 28x28 images")
     parser.add_argument("--sample-steps", type=int, default=50, help="DDIM steps")
+    parser.add_argument("--eta", type=float, default=0.0,
+                        help="DDIM's noise: 0 deterministic, 1 ancestral steps on the same short chain "
+                             "(on MNIST the better one: all 10 classes, none under 5%%)")
     parser.add_argument("--variance", choices=["posterior", "beta"], default="posterior",
                         help="ancestral step variance: the posterior's beta~_t or beta_t")
     parser.add_argument("--guidance", type=float, default=3.0,
@@ -58,6 +61,8 @@ def parse(argv):
     parser.add_argument("--ema-decay", type=float, default=0.0)
     parser.add_argument("--num-samples", type=int, default=0, help="samples for samples.npy and the metrics (1000 on 2-D data, 100 on images)")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.eta <= 1.0:
+        parser.error(f"--eta: expected a value in [0, 1], got {args.eta}")
     defaults = DEFAULTS[kind_of(args.dataset)]
     for name in ("steps", "batch_size", "lr", "timesteps", "sampler"):
         if not getattr(args, name):
@@ -229,7 +234,7 @@ def main(argv=None):
         bar = (lambda it: progress(it, desc=f"sampling {n}", quiet=args.quiet))
         kw = dict(y=y, guidance=guidance, num_classes=None if toy else NUM_CLASSES, keep=keep, progress=bar)
         if args.sampler == "ddim":
-            return diffusion.ddim_sample(model, shape_of(n), steps=args.sample_steps, **kw)
+            return diffusion.ddim_sample(model, shape_of(n), steps=args.sample_steps, eta=args.eta, **kw)
         return diffusion.p_sample_loop(model, shape_of(n), variance=args.variance, **kw)
 
     sampling_began = time.perf_counter()

@@ -183,6 +183,13 @@ def test_ddim_with_eta_one_on_every_step_is_the_ancestral_sampler():
     np.testing.assert_allclose(host(ddim), host(ancestral), rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("eta", [-0.5, 1.5])
+def test_ddim_refuses_eta_outside_zero_to_one(eta):
+    d = GaussianDiffusion(20)
+    with pytest.raises(ValueError, match=r"ddim_sample: expected 0 <= eta <= 1"):
+        d.ddim_sample(MLPDenoiser(hidden=16, depth=1, time_dim=8), (4, 2), steps=5, eta=eta)
+
+
 def test_samplers_keep_the_requested_levels():
     d = GaussianDiffusion(20)
     model = MLPDenoiser(hidden=16, depth=1, time_dim=8)

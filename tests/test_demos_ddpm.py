@@ -42,3 +42,24 @@ def test_quick_run_on_digits_with_ddim_draws_images_in_range(tmp_path):
     assert samples.shape == (16, 1, 8, 8) and samples.dtype == np.float32
     assert samples.min() >= 0.0 and samples.max() <= 1.0  # data space: pixels in [0, 1]
     assert _record(tmp_path)["config"]["sampler"] == "ddim" and metrics["parameters"] > 0
+
+
+def test_eta_reaches_the_ddim_sampler_and_is_checked(tmp_path, capsys, monkeypatch):
+    seen = []
+    original = ddpm.GaussianDiffusion.ddim_sample
+
+    def recording(self, *args, **kwargs):
+        seen.append(kwargs["eta"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ddpm.GaussianDiffusion, "ddim_sample", recording)
+    ddpm.main(["--quick", "--quiet", "--sampler", "ddim", "--eta", "1", "--out", str(tmp_path)])
+    assert seen and set(seen) == {1.0}  # every draw: samples, the guided grid, the strip
+    assert _record(tmp_path)["config"]["eta"] == 1.0
+    try:
+        ddpm.main(["--quick", "--quiet", "--eta", "2", "--out", str(tmp_path / "bad")])
+    except SystemExit as stop:
+        assert stop.code == 2
+    else:
+        raise AssertionError("--eta 2 was accepted")
+    assert "--eta: expected a value in [0, 1], got 2.0" in capsys.readouterr().err

@@ -218,6 +218,8 @@ class GaussianDiffusion:
         eta = 0 is deterministic: the same start gives the same sample. ``keep`` as in
         p_sample_loop (only levels among the DDIM timesteps are seen).
         """
+        if not 0.0 <= eta <= 1.0:  # sigma^2 grows with eta^2 and must stay below 1 - abar_s
+            raise ValueError(f"ddim_sample: expected 0 <= eta <= 1, got {eta}")
         x = randn(*shape, dtype=self.dtype, device=self.device) if noise is None else noise
         ts = self.ddim_timesteps(steps)
         frames = {}
