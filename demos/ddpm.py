@@ -61,7 +61,7 @@ def parse(argv):
     parser.add_argument("--ema-decay", type=float, default=0.0)
     parser.add_argument("--num-samples", type=int, default=0, help="samples for samples.npy and the metrics (1000 on 2-D data, 100 on images)")
     args = parser.parse_args(argv)
-    if not 0.0 <= args.eta <= 1.0:
+    if not 0.0 <= args.eta <= 1.0:  # ddim_sample refuses it too, but only after the training
         parser.error(f"--eta: expected a value in [0, 1], got {args.eta}")
     defaults = DEFAULTS[kind_of(args.dataset)]
     for name in ("steps", "batch_size", "lr", "timesteps", "sampler"):

@@ -5,6 +5,7 @@ import pathlib
 import sys
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "demos"))
 import ddpm  # noqa: E402  (demos/ddpm.py)
@@ -56,10 +57,7 @@ def test_eta_reaches_the_ddim_sampler_and_is_checked(tmp_path, capsys, monkeypat
     ddpm.main(["--quick", "--quiet", "--sampler", "ddim", "--eta", "1", "--out", str(tmp_path)])
     assert seen and set(seen) == {1.0}  # every draw: samples, the guided grid, the strip
     assert _record(tmp_path)["config"]["eta"] == 1.0
-    try:
+    with pytest.raises(SystemExit) as stop:
         ddpm.main(["--quick", "--quiet", "--eta", "2", "--out", str(tmp_path / "bad")])
-    except SystemExit as stop:
-        assert stop.code == 2
-    else:
-        raise AssertionError("--eta 2 was accepted")
+    assert stop.value.code == 2
     assert "--eta: expected a value in [0, 1], got 2.0" in capsys.readouterr().err

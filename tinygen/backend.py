@@ -11,6 +11,7 @@ reproducible bit for bit.
 """
 
 import ctypes
+import math
 import os
 import sys
 
@@ -220,3 +221,23 @@ def host_rng(seed):
 def errstate(**kwargs):
     """numpy.errstate; CuPy never warns on overflow, so this is all either needs."""
     return numpy.errstate(**kwargs)
+
+
+# ---------------------------------------------------------------- scratch memory
+_scratch = {}  # (purpose, array module, dtype) -> a flat buffer, reused call after call
+
+
+def scratch(xp, shape, dtype, purpose):
+    """A reusable array of ``shape``, overwritten by the next call for the same purpose: for a
+    temporary that is read at once (im2col's columns, Adam's step), never kept.
+
+    A fresh array above glibc's mmap threshold (32 MB) arrives with every page untouched:
+    filling 58 MB of columns (batch 64, 28x28, 32 channels) took 47 ms in a new array and
+    8.5 ms in one already used, longer than the matrix product that reads them (17 ms).
+    """
+    size = math.prod(shape)
+    key = (purpose, xp.__name__, xp.dtype(dtype).str)
+    buffer = _scratch.get(key)
+    if buffer is None or buffer.size < size:
+        buffer = _scratch[key] = xp.empty(size, dtype=dtype)
+    return buffer[:size].reshape(shape)

@@ -28,7 +28,6 @@ Conv2d and ConvTranspose2d take an optional bias as a third input, added in plac
 product (its gradient is G summed over batch and pixels).
 """
 
-import math
 
 from .. import backend
 from ..autograd import Function
@@ -65,7 +64,7 @@ def pad_nhwc(x, padding, value=0.0, reuse=False):
     if not reuse:
         out = xp.full(shape, value, dtype=x.dtype)
     else:
-        out = scratch(xp, shape, x.dtype, "padded")
+        out = backend.scratch(xp, shape, x.dtype, "padded")
         out[:, :ph], out[:, ph + H :], out[:, :, :pw], out[:, :, pw + W :] = value, value, value, value
     out[:, ph : ph + H, pw : pw + W, :] = nhwc
     return out
@@ -78,24 +77,6 @@ def windows(x_pad, geom):
     (kh, kw), (th, tw), (dh, dw) = geom.kernel, geom.stride, geom.dilation
     OH, OW = geom.out
     return backend.as_strided(x_pad, (B, OH, OW, kh, kw, C), (sb, sh * th, sw * tw, sh * dh, sw * dw, sc))
-
-
-_scratch = {}  # (purpose, array module, dtype) -> a flat buffer, reused call after call
-
-
-def scratch(xp, shape, dtype, purpose="columns"):
-    """A reusable array of ``shape``, overwritten by the next call for the same purpose.
-
-    A fresh array above glibc's mmap threshold (32 MB) arrives with every page untouched:
-    filling 58 MB of columns (batch 64, 28x28, 32 channels) took 47 ms in a new array and
-    8.5 ms in one already used, longer than the matrix product that reads them (17 ms).
-    """
-    size = math.prod(shape)
-    key = (purpose, xp.__name__, xp.dtype(dtype).str)
-    buffer = _scratch.get(key)
-    if buffer is None or buffer.size < size:
-        buffer = _scratch[key] = xp.empty(size, dtype=dtype)
-    return buffer[:size].reshape(shape)
 
 
 COLUMNS_BYTES = 4 * 2**20  # the most columns written at once: larger batches go in slices
@@ -123,7 +104,7 @@ def im2col(x, geom):
     """
     win = windows(pad_nhwc(x, geom.padding, reuse=True), geom)
     B, OH, OW = win.shape[:3]
-    cols = scratch(backend.array_module(x), win.shape, x.dtype)
+    cols = backend.scratch(backend.array_module(x), win.shape, x.dtype, "columns")
     cols[...] = win  # the one copy: every window's values, side by side
     return cols.reshape(B * OH * OW, -1)
 

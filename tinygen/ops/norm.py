@@ -74,7 +74,7 @@ class GroupNorm(Function):
         v, axes = grouped(x, self.groups)
         gv, _ = grouped(g.data, self.groups, axes)
         w = weight.reshape(_channel_shape(v, axes))
-        pixels, channels = axes if axes == (1, 3) else (3, 2)      # the group's two axes, by role
+        pixels, channels = _pixel_and_channel_axes(axes)
         n = v.shape[pixels] * v.shape[channels]                    # values per group
         centred = v - self.mean
         g_sum = _sum_over_pixels(gv, pixels)                       # per sample and channel: sum of g
@@ -108,13 +108,18 @@ class GroupNorm(Function):
         return dx.reshape(x.shape), d_weight, d_bias
 
 
+def _pixel_and_channel_axes(axes):
+    """The group's two axes of a grouped view, by role: (N, HW, G, C/G) or (N, G, C/G, HW)."""
+    return axes if axes == (1, 3) else (3, 2)
+
+
 def _group_mean(v, axes):
     """The mean of each sample's group in the grouped view ``v``, kept as a (N, 1, G, 1) or (N, G, 1, 1) array.
 
     Summed over the pixels first, then over the few channels of a group: reducing both axes at
     once went value by value (7.9 ms for batch 64, 28x28, 32 channels; 0.3 ms this way).
     """
-    pixels, channels = axes if axes == (1, 3) else (3, 2)
+    pixels, channels = _pixel_and_channel_axes(axes)
     n = v.shape[pixels] * v.shape[channels]
     return _sum_over_pixels(v, pixels).sum(axis=channels, keepdims=True) / n
 

@@ -29,7 +29,6 @@ class Adam(Optimizer):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize)
         super().__init__(params, defaults)
-        self._buffers = {}  # (array module, dtype) -> the update's scratch array (see _scratch)
 
     def _update(self, p, grad, state, group):
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
@@ -54,7 +53,7 @@ class Adam(Optimizer):
             moments.append(state["max_exp_avg_sq"].data)
         # Python floats: they keep a float32 parameter float32
         scalars = (beta1, beta2, eps, math.sqrt(1.0 - beta2**t), -lr / (1.0 - beta1**t))
-        step = self._scratch(xp, grad)
+        step = backend.scratch(xp, grad.shape, grad.dtype, "adam step")  # consumed by p.add_ below
         # The same arithmetic on one block of rows after another: a block's twelve passes then run
         # while it sits in the core's cache, where whole arrays (the 400x784 weights: 1.25 MB
         # each for p, g, m, v and the step) went to memory and back on every pass. Bit for bit
@@ -62,15 +61,6 @@ class Adam(Optimizer):
         for rows in _row_blocks(grad.shape) if backend.device_of(grad) == "cpu" else [...]:
             _adam_step(xp, grad[rows], [a[rows] for a in moments], step[rows], *scalars)
         p.add_(step)
-
-    def _scratch(self, xp, like):
-        """An array shaped like ``like``, overwritten by the next parameter's update: the update's
-        only temporary, kept from step to step (not optimizer state: never saved)."""
-        key = (xp.__name__, like.dtype.str)
-        flat = self._buffers.get(key)
-        if flat is None or flat.size < like.size:
-            flat = self._buffers[key] = xp.empty(like.size, dtype=like.dtype)
-        return flat[: like.size].reshape(like.shape)
 
 
 def _adam_step(xp, g, moments, step, beta1, beta2, eps, sqrt_bias_correction2, minus_step_size):
