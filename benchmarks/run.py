@@ -4,6 +4,7 @@
     python benchmarks/run.py --only 1,3           # the VAE and the DDPM UNet only
     python benchmarks/run.py --quick              # 1 round x 1 rep, memory over 3 steps: a smoke run
     python benchmarks/run.py --json runs/bench.json
+    python benchmarks/run.py --kernels reading    # tinygen's reading path only: what the fast tier buys
 
 Workloads, float32, the same inputs and the same initial weights in both frameworks (the PyTorch
 twin of each model gets tinygen's weights copied in, after checking every shape):
@@ -462,8 +463,22 @@ def rss_mb():
     raise RuntimeError("rss_mb: no VmRSS line in /proc/self/status (not Linux?)")
 
 
+def worker_setup():
+    """Process settings shared by both frameworks' workers, so neither gets an advantage.
+
+    With ``--kernels fast`` (tinygen's default tier) the workers opt in to the fast tier's malloc
+    setting (tinygen/fast/memory.py); it is a property of the whole process, and it speeds
+    PyTorch too, so both frameworks get it. With ``--kernels reading`` neither does.
+    """
+    if os.environ.get("TINYGEN_FAST_KERNELS", "1") != "0":
+        import tinygen
+
+        tinygen.fast.keep_freed_memory()
+
+
 def memory_worker(framework, name, steps, threads):
     """Run ``steps`` steps in this fresh process; print the RSS after set-up and the peak, in MiB."""
+    worker_setup()
     if framework == "torch":
         import torch
 
@@ -536,6 +551,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="1 round of 1 rep, memory over 3 steps: a smoke run")
     parser.add_argument("--no-torch", action="store_true", help="time tinygen alone even if PyTorch is installed")
     parser.add_argument("--json", metavar="PATH", help="also write every figure, the config and the machine as JSON")
+    parser.add_argument("--kernels", choices=["fast", "reading"], default="fast",
+                        help="tinygen's tier: the fast kernels (the default) or the reading path alone")
     parser.add_argument("--worker", choices=["tinygen", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--memory-of", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=50, help=argparse.SUPPRESS)
@@ -545,12 +562,14 @@ def main():
     if args.worker and args.memory_of:
         return memory_worker(args.worker, args.memory_of, args.steps, args.threads)
     if args.worker:
+        worker_setup()
         return _timing.serve_framework(args.worker, args.threads, make_tinygen_case, make_torch_case)
+    os.environ["TINYGEN_FAST_KERNELS"] = "1" if args.kernels == "fast" else "0"  # the workers inherit it
     if args.quick:
         args.rounds, args.reps, args.memory_steps = 1, 1, 3
     chosen = parse_only(args.only)
     with_torch = _timing.torch_available() and not args.no_torch
-    report = {"config": {"threads": args.threads, "rounds": args.rounds, "reps": args.reps, "quick": args.quick,
+    report = {"config": {"kernels": args.kernels, "threads": args.threads, "rounds": args.rounds, "reps": args.reps, "quick": args.quick,
                          "memory_steps": args.memory_steps, "workloads": chosen, "torch": with_torch},
               "machine": machine_info(), "workloads": {}, "memory": {}}
     if not with_torch:
@@ -561,7 +580,7 @@ def main():
     workers = [_timing.Worker(script, "tinygen", args.threads)]
     if with_torch:
         workers.append(_timing.Worker(script, "torch", args.threads))
-    print(f"float32, {args.threads} thread(s) each, {args.rounds} rounds x {args.reps} reps after 2 warm-up steps; "
+    print(f"float32, tinygen's {args.kernels} tier, {args.threads} thread(s) each, {args.rounds} rounds x {args.reps} reps after 2 warm-up steps; "
           f"ratio = median over rounds of tinygen / PyTorch in the same round")
     header = (f"{'#':>2} {'workload':24s} {'tinygen':>10s} {'torch':>10s} {'unit':>5s} "
               f"{'ratio':>6s} {'target':>7s} {'met?':>4s}")

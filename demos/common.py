@@ -34,15 +34,22 @@ def make_parser(name, description, datasets, default_dataset, batch_size, lr, st
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS threads (default: the library's own); 1 is much faster when other programs share the cores")
+    p.add_argument("--reading-path", action="store_true",
+                   help="run every op in its plain textbook form (tg.use_fast_kernels(False)): slower, same results "
+                        "up to rounding")
     return p
 
 
 def start_run(args):
-    """Seed everything, pick the device, make the output folder; returns its Path."""
+    """Seed everything, pick the device and the tier, make the output folder; returns its Path."""
     if args.threads:
         from threadpoolctl import threadpool_limits  # caps OpenBLAS/MKL threads after NumPy has loaded
 
         threadpool_limits(args.threads)
+    if args.reading_path:
+        tg.use_fast_kernels(False)
+    else:
+        tg.fast.keep_freed_memory()  # a process-wide malloc setting: this script opts in (tinygen/fast/memory.py)
     tg.manual_seed(args.seed)
     tg.set_default_device(args.device)
     out = pathlib.Path(args.out)

@@ -1,4 +1,4 @@
-"""Shared test set-up: hypothesis profiles, the gpu mark, a fixed seed per test."""
+"""Shared test set-up: hypothesis profiles, the gpu mark, a fixed seed per test, both tiers."""
 
 import os
 
@@ -37,3 +37,24 @@ def _restore_grad_mode():
     """A test that leaves grad mode off must not break every test after it."""
     with tg.enable_grad():
         yield
+
+
+# The op and model suites run twice: on the fast kernels (the default) and on the reading path
+# alone, so both tiers are proven by the same tests (tinygen/kernels.py).
+BOTH_TIERS = {
+    "test_ops_forward", "test_ops_gradcheck", "test_conv", "test_nn_layers", "test_stability", "test_dtype",
+    "test_torch_parity", "test_conv_torch_parity", "test_nn_torch_parity", "test_optim", "test_optim_torch_parity",
+    "test_ae", "test_vae", "test_gan", "test_ddpm", "test_unet", "test_gumbel", "test_resume",
+}
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.module.__name__ in BOTH_TIERS:
+        metafunc.fixturenames.append("kernel_tier")
+        metafunc.parametrize("kernel_tier", ["fast", "reading"], indirect=True)
+
+
+@pytest.fixture
+def kernel_tier(request):
+    with tg.use_fast_kernels(request.param == "fast"):
+        yield request.param

@@ -185,12 +185,3 @@ def test_random_numbers_on_cuda_are_seeded():
     tg.manual_seed(5)
     b = tg.randn(4, device="cuda").cpu().numpy()
     assert a.tobytes() == b.tobytes()
-
-
-def test_keep_freed_memory_is_set_on_glibc_and_can_be_turned_off(monkeypatch):
-    import ctypes.util
-
-    glibc = sys.platform.startswith("linux") and (ctypes.util.find_library("c") or "").startswith("libc.so")
-    assert backend.keep_freed_memory() is bool(glibc)  # mallopt accepted both settings
-    monkeypatch.setenv("TINYGEN_KEEP_FREED_MEMORY", "0")
-    assert backend.keep_freed_memory() is False

@@ -14,17 +14,17 @@ import tinygen.nn.functional as F
 
 @pytest.fixture
 def made_dtypes(monkeypatch):
-    """Every floating dtype that Tensor._make sees (each op's result, each constant)."""
+    """Every floating dtype that Tensor.wrap sees (each op's result, each constant)."""
     seen = []
-    original = tg.Tensor._make.__func__
+    original = tg.Tensor.wrap.__func__
 
-    def recording_make(cls, data, requires_grad):
+    def recording_wrap(cls, data, requires_grad=False):
         t = original(cls, data, requires_grad)
         if t.dtype.kind == "f":
             seen.append(t.dtype)
         return t
 
-    monkeypatch.setattr(tg.Tensor, "_make", classmethod(recording_make))
+    monkeypatch.setattr(tg.Tensor, "wrap", classmethod(recording_wrap))
     return seen
 
 
@@ -81,7 +81,7 @@ def test_create_graph_stays_float32(made_dtypes):
 def test_the_recorder_catches_a_float64_constant(made_dtypes):
     # the check above must be able to fail: one NumPy float64 scalar is enough
     x = tg.randn(3, requires_grad=True)
-    y = x * tg.Tensor._make(np.sqrt(np.array(2.0)), False)
+    y = x * tg.Tensor.wrap(np.sqrt(np.array(2.0)))
     assert y.dtype == tg.float64
     assert np.dtype("float64") in made_dtypes
 

@@ -93,34 +93,6 @@ def test_adam_first_steps_match_hand_rule(kw):
         np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(weight_decay=0.1, amsgrad=True), dict(maximize=True)])
-def test_adam_in_blocks_of_rows_is_bit_identical_to_whole_arrays(monkeypatch, kw):
-    # Adam updates a parameter a block of rows at a time (cache-sized on the CPU); the result must
-    # be the one of the same arithmetic on whole arrays, to the last bit, for any shape and layout.
-    from tinygen.optim import adam
-
-    rng = np.random.default_rng(0)
-    shapes = [(), (5,), (7, 3), (4, 3, 2)]
-    values = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-    values.append(np.asfortranarray(rng.standard_normal((6, 5)).astype(np.float32)))  # column-major
-    grads = [[rng.standard_normal(v.shape).astype(np.float32) for v in values] for _ in range(3)]
-
-    def train(block):
-        monkeypatch.setattr(adam, "BLOCK", block)
-        params = [tg.tensor(v.copy(), requires_grad=True) for v in values]
-        opt = Adam(params, lr=0.1, **kw)
-        for step_grads in grads:
-            for p, g in zip(params, step_grads):
-                p.grad = tg.tensor(g)
-            opt.step()
-        return [p.detach().numpy() for p in params]
-
-    monkeypatch.setattr(adam, "BLOCK", 2)
-    assert len(adam._row_blocks((7, 3))) == 7  # one row of 3 values per block
-    for blocked, whole in zip(train(2), train(10**9)):
-        np.testing.assert_array_equal(blocked, whole)
-
-
 def test_adam_first_step_moves_each_coordinate_by_lr():
     # with bias correction, step 1 is lr * g / (|g| + eps): a signed step of size ~lr
     (x1,) = run(lambda p: Adam(p, lr=0.01), steps=1)

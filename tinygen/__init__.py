@@ -7,8 +7,10 @@
     x.grad          # tensor([[2., 4.]])
 """
 
-from . import backend
-from .autograd import AnomalyError, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import backend, tensor_methods
+from .autograd import AnomalyError, detect_anomaly, grad
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .kernels import fast_kernels_enabled, use_fast_kernels
 from .backend import (
     DeviceError,
     bool_,
@@ -49,6 +51,7 @@ from .ops.shape import cat, flatten, permute, reshape, squeeze, stack, transpose
 from .tensor import Tensor
 from .serialization import CheckpointError, load, save
 from . import optim
+from . import fast  # registers the fast kernels (tg.use_fast_kernels(False) sets them aside)
 
 clip = clamp
 concatenate = cat

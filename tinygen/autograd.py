@@ -1,4 +1,4 @@
-"""Reverse-mode automatic differentiation: Function, the graph walk, grad modes.
+"""Reverse-mode automatic differentiation: Function and the walk back through the graph.
 
 Every differentiable operation is a :class:`Function` with two methods side by side:
 
@@ -11,69 +11,24 @@ Because backward is built from Tensor ops, running it with grad mode switched on
 graph of the gradient itself: that is all ``create_graph=True`` means, and it is how second
 derivatives (a WGAN-GP gradient penalty) come for free. A plain ``backward()`` runs the same
 code under ``no_grad``, so it records nothing.
+
+The graph is nothing but the ``creator`` links from each result to the Function that made it
+and that Function's ``inputs``. ``loss.backward()`` orders those Functions (each after every
+Function that uses its output), then runs their backwards from the loss down to the leaves.
 """
 
 import contextlib
-import functools
 import os
 import traceback
 import weakref
 
-from . import backend
+from . import backend, grad_mode
+from .tensor import Tensor
 
-_grad_enabled = True
 _anomaly_enabled = False
 
 
-# ---------------------------------------------------------------- grad modes
-def is_grad_enabled():
-    return _grad_enabled
-
-
-class set_grad_enabled:
-    """Record graphs (True) or not (False): at once when called, until the end of a ``with``."""
-
-    def __init__(self, mode):
-        global _grad_enabled
-        self.previous, _grad_enabled = _grad_enabled, bool(mode)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.previous
-
-
-class no_grad:
-    """``with tg.no_grad():`` (or ``@tg.no_grad()``): ops inside record no graph."""
-
-    mode = False
-
-    def __enter__(self):
-        global _grad_enabled
-        self.previous, _grad_enabled = _grad_enabled, self.mode
-
-    def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.previous
-
-    def __call__(self, func):
-        # a fresh context per call: one shared instance would lose the outer mode on recursion
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with type(self)():
-                return func(*args, **kwargs)
-
-        return wrapper
-
-
-class enable_grad(no_grad):
-    """Switch recording back on inside a ``no_grad`` block."""
-
-    mode = True
-
-
+# ---------------------------------------------------------------- anomaly mode
 class AnomalyError(FloatingPointError):
     """Raised under ``detect_anomaly`` when an op first produces NaN or Inf."""
 
@@ -157,8 +112,8 @@ class Function:
             _check_same_device(cls.__name__, inputs)
         out = fn.forward(*[t.data for t in inputs])
         needs_input_grad = tuple([t.requires_grad for t in inputs])
-        requires_grad = _grad_enabled and True in needs_input_grad
-        result = Tensor._make(out, requires_grad)
+        requires_grad = grad_mode.is_grad_enabled() and True in needs_input_grad
+        result = Tensor.wrap(out, requires_grad)
         if _anomaly_enabled:
             fn.created_at = _user_frame()
             _check_finite(result.data, "forward output", fn)
@@ -266,7 +221,7 @@ def _owned(g, handed_out):
     """
     data = g.data
     if id(data) in handed_out or data.base is not None:  # a view (broadcast, reshape) shares memory
-        g = g.clone() if g.requires_grad else Tensor._make(data.copy(), False)
+        g = g.clone() if g.requires_grad else Tensor.wrap(data.copy(), False)
     handed_out.add(id(g.data))
     return g
 
@@ -278,8 +233,6 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     (``loss.backward()``); otherwise the gradients of exactly those tensors are returned and
     no ``.grad`` is touched (``tg.grad``).
     """
-    from .ops.reduce import sum_to
-
     order = _topological_order(roots)
     grads = {}  # id(Function) -> gradient of its output; id(Tensor) -> gradient of a leaf
     for root, g in zip(roots, root_grads):
@@ -298,7 +251,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     # consumed it; releasing those would free it before a backward that reads it (Exp) runs.
     outputs_needed = {id(fn): fn.output for fn in order if fn.uses_output}
 
-    with set_grad_enabled(create_graph):
+    with grad_mode.set_grad_enabled(create_graph):
         for fn in order:
             g = grads.pop(id(fn), None)
             if inputs is not None and g is not None:
@@ -307,7 +260,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 if id(fn) not in useful:  # no wanted tensor lies behind this op
                     g = None
             if g is not None:
-                _backward_one(fn, g, grads, sum_to)
+                _backward_one(fn, g, grads)
             outputs_needed.pop(id(fn), None)
             if not retain_graph:
                 fn.release()  # free saved arrays as soon as they have served
@@ -322,7 +275,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     return [grads.get(("wanted", id(t)) if t.creator is not None else id(t)) for t in inputs]
 
 
-def _backward_one(fn, g, grads, sum_to):
+def _backward_one(fn, g, grads):
     """Run one op's backward and add each input's gradient into ``grads``."""
     _check_versions(fn)
     input_grads = _anomaly_checked_backward(fn, g) if _anomaly_enabled else fn.backward(g)
@@ -332,7 +285,7 @@ def _backward_one(fn, g, grads, sum_to):
         if gi is None or not t.requires_grad:
             continue
         if gi.shape != t.shape:  # undo broadcasting, here and only here
-            gi = sum_to(gi, t.shape)
+            gi = gi.sum_to(t.shape)  # an op of tinygen/ops/reduce.py
         if _anomaly_enabled:
             _check_finite(gi.data, "backward (gradient of an input)", fn)
         _accumulate(grads, id(t.creator) if t.creator else id(t), gi)
@@ -376,7 +329,7 @@ def _root_grads(outputs, grad_outputs):
                     f"backward: the output has shape {out.shape}; a gradient can be implied only "
                     "for a single-element output, so pass gradient= (a tensor of that shape)"
                 )
-            g = Tensor._make(backend.array_module(out.data).ones_like(out.data), False)
+            g = Tensor.wrap(backend.array_module(out.data).ones_like(out.data), False)
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=out.dtype, device=out.device)
         if g.shape != out.shape:
@@ -418,5 +371,3 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     return tuple(result)
 
 
-# Tensor is built on Function, so it is imported after Function is defined.
-from .tensor import Tensor  # noqa: E402

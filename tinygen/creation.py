@@ -19,7 +19,7 @@ def _shape(size):
 def _new(make, dtype, device, requires_grad):
     device = backend.check_device(device)
     data = make(backend.xp_for(device), backend.dtype(dtype if dtype is not None else backend.float32))
-    return Tensor._make(data, False).requires_grad_(requires_grad)
+    return Tensor.wrap(data).requires_grad_(requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
@@ -85,7 +85,7 @@ def _random(draw, size, dtype, device, requires_grad):
     device = backend.check_device(device)
     dt = backend.dtype(dtype if dtype is not None else backend.float32)
     data = draw(backend.generator(device), _shape(size), dt)
-    return Tensor._make(data, False).requires_grad_(requires_grad)
+    return Tensor.wrap(data).requires_grad_(requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False):
@@ -115,7 +115,7 @@ def randperm(n, device=None):
     """A random permutation of 0..n-1 (argsort of uniform draws: the same on NumPy and CuPy)."""
     device = backend.check_device(device)
     keys = backend.generator(device).random(n)
-    return Tensor._make(backend.xp_for(device).argsort(keys).astype(backend.int64), False)
+    return Tensor.wrap(backend.xp_for(device).argsort(keys).astype(backend.int64))
 
 
 def randn_like(x, dtype=None, device=None):

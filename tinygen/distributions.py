@@ -15,7 +15,7 @@ import math
 from . import backend
 from .creation import rand, randn
 from .ops.activation import log_softmax, softmax, softplus
-from .ops.elementwise import const
+from .ops.elementwise import as_tensor_like
 from .tensor import Tensor
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -55,7 +55,7 @@ class Normal:
             self.logvar = logvar
             self.scale = (logvar * 0.5).exp()  # sigma = exp(log sigma^2 / 2)
         else:
-            self.scale = scale if isinstance(scale, Tensor) else loc._lift(scale)
+            self.scale = scale if isinstance(scale, Tensor) else as_tensor_like(scale, loc)
             self.logvar = self.scale.log() * 2.0
         if self.loc.shape != self.scale.shape:
             self.loc, self.scale = _broadcast_pair(self.loc, self.scale)
@@ -134,7 +134,7 @@ class Bernoulli:
     def sample(self, sample_shape=()):
         shape = _shape(sample_shape) + tuple(self.logits.shape)
         u = rand(shape, dtype=self.logits.dtype, device=self.logits.device)
-        return const((u.data < self.probs.data).astype(self.logits.dtype))
+        return Tensor.wrap((u.data < self.probs.data).astype(self.logits.dtype))
 
 
 # ---------------------------------------------------------------- categorical
@@ -153,7 +153,7 @@ class Categorical:
         """log p[index]; ``index`` holds integer classes, shape logits.shape[:-1]."""
         xp = backend.array_module(self.logits.data)
         k = self.logits.shape[-1]
-        onehot = const(xp.eye(k, dtype=self.logits.dtype)[index.data if isinstance(index, Tensor) else index])
+        onehot = Tensor.wrap(xp.eye(k, dtype=self.logits.dtype)[index.data if isinstance(index, Tensor) else index])
         return (self.log_probs * onehot).sum(-1)
 
     def sample(self, sample_shape=()):
@@ -183,7 +183,7 @@ def one_hot(index, num_classes, dtype=None):
     """Integer classes (...) -> (..., num_classes) float rows with a single 1 (no gradient)."""
     data = index.data if isinstance(index, Tensor) else index
     xp = backend.array_module(data)
-    return const(xp.eye(num_classes, dtype=dtype or backend.float32)[data])
+    return Tensor.wrap(xp.eye(num_classes, dtype=dtype or backend.float32)[data])
 
 
 def gumbel_softmax(logits, tau=1.0, hard=False):

@@ -62,7 +62,7 @@ def frechet_distance(features_a, features_b):
 
 def classifier_features(classifier, images, batch_size=500):
     """``classifier.features`` of images (N, C, H, W) in [0, 1], batch by batch: an (N, D) array."""
-    from .autograd import no_grad
+    from .grad_mode import no_grad
     from .ops.shape import cat
     data = _array(images)
     device = next(iter(classifier.parameters())).device
@@ -104,7 +104,7 @@ def class_histogram(classifier, images, num_classes=10):
 
 
 def _as_tensor(array):
-    return Tensor._make(array, False)
+    return Tensor.wrap(array)
 
 
 def train_classifier(dataset, root=None, epochs=None, batch_size=128, lr=1e-3, seed=0, device="cpu",
@@ -115,7 +115,7 @@ def train_classifier(dataset, root=None, epochs=None, batch_size=128, lr=1e-3, s
     saved and restored, so a demo that calls this mid-run stays reproducible.
     """
     from . import optim
-    from .autograd import no_grad
+    from .grad_mode import no_grad
     from .data import DataLoader, load_dataset
     from .models import ConvClassifier
     from .ops.loss import cross_entropy
@@ -191,7 +191,7 @@ def iwae_nll(model, images, k=5000, batch_size=100, labels=None, binarize_seed=0
     a fixed seed, so the test set is the same every call), then -log p(x) is estimated with k
     importance samples. Larger k tightens the bound: the estimate falls toward the true NLL.
     """
-    from .autograd import no_grad
+    from .grad_mode import no_grad
     from .data.transforms import dynamic_binarize
     data = _array(images)
     if binarize_seed is not None:

@@ -151,7 +151,7 @@ def _decode(node, arrays, device, path):
         array = backend.as_array(arrays[node["key"]], device=device)
         if kind == "array":
             return array
-        return Tensor._make(array, False).requires_grad_(node.get("requires_grad", False))
+        return Tensor.wrap(array).requires_grad_(node.get("requires_grad", False))
     if kind in ("list", "tuple"):
         items = [_decode(v, arrays, device, path) for v in node["items"]]
         return items if kind == "list" else tuple(items)

@@ -102,5 +102,5 @@ class DataLoader:
         for b in range(len(self)):
             index = order[b * self.batch_size : (b + 1) * self.batch_size]
             # Integer indexing copies, so a model that edits its batch in place leaves the data alone.
-            batch = tuple(Tensor._make(a[index], False) for a in arrays)
+            batch = tuple(Tensor.wrap(a[index]) for a in arrays)
             yield batch[0] if self.single else batch

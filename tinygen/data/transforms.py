@@ -15,7 +15,7 @@ def to_unit(images, max_value=255.0):
     data = images.data if isinstance(images, Tensor) else images
     scaled = data.astype(backend.float32)
     scaled /= float(max_value)  # in place, and a Python float keeps it float32
-    return Tensor._make(scaled, False) if isinstance(images, Tensor) else scaled
+    return Tensor.wrap(scaled) if isinstance(images, Tensor) else scaled
 
 
 def to_symmetric(x):
@@ -33,7 +33,7 @@ def binarize(x, threshold=0.5):
     """Static binarisation: 1 where x > threshold, else 0 (same dtype as x)."""
     data = x.data if isinstance(x, Tensor) else x
     out = (data > threshold).astype(data.dtype)
-    return Tensor._make(out, False) if isinstance(x, Tensor) else out
+    return Tensor.wrap(out) if isinstance(x, Tensor) else out
 
 
 def dynamic_binarize(x, generator=None):
@@ -48,4 +48,4 @@ def dynamic_binarize(x, generator=None):
     dt = data.dtype if data.dtype in (backend.float32, backend.float64) else backend.float32
     u = rng.random(data.shape, dtype=dt)
     out = (u < data).astype(dt)
-    return Tensor._make(out, False) if isinstance(x, Tensor) else out
+    return Tensor.wrap(out) if isinstance(x, Tensor) else out

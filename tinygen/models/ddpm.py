@@ -22,7 +22,7 @@ label dropped out, for classifier-free guidance).
 import math
 
 from .. import backend
-from ..autograd import no_grad
+from ..grad_mode import no_grad
 from ..creation import full, rand, randint, randn, randn_like
 from ..ops.loss import mse_loss
 from ..ops.shape import cat
@@ -141,7 +141,7 @@ class GaussianDiffusion:
             if num_classes is None:
                 raise ValueError("p_losses: label dropout (p_uncond > 0) needs num_classes, the index of the null label")
             dropped = rand(B, device=x0.device) < p_uncond
-            y = Tensor._make(backend.array_module(y.data).where(dropped.data, num_classes, y.data), False)
+            y = Tensor.wrap(backend.array_module(y.data).where(dropped.data, num_classes, y.data))
         return mse_loss(model(xt, t, y), noise)
 
     # ------------------------------------------------------------ reverse process
@@ -256,5 +256,5 @@ def timestep_embedding(t, dim, dtype="float32", max_period=10000.0):
     half = dim // 2
     freqs = xp.exp(xp.arange(half, dtype=dtype) * (-math.log(max_period) / half))  # (half,)
     args = t.data.astype(dtype)[:, None] * freqs[None, :]                         # (B, half)
-    return Tensor._make(xp.concatenate([xp.sin(args), xp.cos(args)], axis=1), False)  # (B, dim)
+    return Tensor.wrap(xp.concatenate([xp.sin(args), xp.cos(args)], axis=1))  # (B, dim)
 

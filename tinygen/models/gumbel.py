@@ -11,7 +11,7 @@ one-hots with the soft gradient (straight-through).
 
 import math
 
-from .. import autograd, nn
+from .. import grad_mode, nn
 from ..creation import randint
 from ..distributions import Bernoulli, Categorical, gumbel_softmax, one_hot
 from .ae import make_encoder_decoder
@@ -60,11 +60,11 @@ class GumbelVAE(nn.Module):
         """n images from the prior: each variable's class drawn uniformly, decoded as exact one-hots."""
         p = next(iter(self.parameters()))
         classes = randint(0, self.num_classes, (n, self.num_vars), device=p.device)
-        with autograd.no_grad():
+        with grad_mode.no_grad():
             return self.decode(one_hot(classes, self.num_classes, p.dtype))
 
     def reconstruct(self, x):
         """Decode each variable's most likely class."""
-        with autograd.no_grad():
+        with grad_mode.no_grad():
             q = self.encode(x)
             return self.decode(one_hot(q.logits.argmax(-1), self.num_classes, q.logits.dtype))

@@ -16,7 +16,7 @@ log p(x) as the number of samples K grows:
 import collections
 import math
 
-from .. import autograd, nn
+from .. import grad_mode, nn
 from ..creation import randn, zeros
 from ..distributions import Bernoulli, Normal, one_hot
 from ..ops.shape import cat
@@ -121,7 +121,7 @@ class VAE(nn.Module):
         """
         pixels = x.numel() // x.shape[0]
         chunk = chunk or max(1, min(k, (1 << 22) // max(1, x.shape[0] * pixels)))
-        with autograd.no_grad():
+        with grad_mode.no_grad():
             parts = [self.log_importance_weights(x, y, min(chunk, k - start)) for start in range(0, k, chunk)]
             log_w = parts[0] if len(parts) == 1 else cat(parts, dim=0)   # (k, B)
             return log_w.logsumexp(0) - math.log(k)
@@ -130,12 +130,12 @@ class VAE(nn.Module):
         """n images from the prior: z ~ N(0, I), shown as the mean of p(x|z) in [0, 1]."""
         p = next(iter(self.parameters()))
         z = randn(n, self.latent_dim, dtype=p.dtype, device=p.device)
-        with autograd.no_grad():
+        with grad_mode.no_grad():
             return self.decode(z, y)
 
     def reconstruct(self, x, y=None):
         """Decode each image's posterior mean: what the model keeps of x."""
-        with autograd.no_grad():
+        with grad_mode.no_grad():
             return self.decode(self.encode(x, y).mean, y)
 
 

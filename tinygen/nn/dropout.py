@@ -5,7 +5,7 @@ time the layer is simply the identity.
 """
 
 from .. import backend
-from ..ops.elementwise import const
+from ..tensor import Tensor
 from .module import Module
 
 
@@ -19,7 +19,7 @@ def dropout(x, p=0.5, training=True):
     draw_dtype = backend.float64 if x.dtype == backend.float64 else backend.float32
     u = backend.generator(x.device).random(x.shape, dtype=draw_dtype)
     mask = (u >= p).astype(x.dtype) * (1.0 / (1.0 - float(p)))  # kept: 1/(1-p), dropped: 0
-    return x * const(mask)
+    return x * Tensor.wrap(mask)
 
 
 class Dropout(Module):

@@ -1,6 +1,6 @@
 """Embedding: a learned lookup table, row i is the vector of token (or class) i."""
 
-from ..autograd import no_grad
+from ..grad_mode import no_grad
 from ..creation import empty
 from ..ops.elementwise import where
 from . import init

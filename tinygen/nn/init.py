@@ -8,7 +8,7 @@ overwrite the tensor they are given (and return it).
 import math
 
 from .. import backend
-from ..autograd import no_grad
+from ..grad_mode import no_grad
 
 
 def calculate_gain(nonlinearity, param=None):

@@ -10,7 +10,7 @@ like BatchNorm's running statistics: they move with ``to()`` and are saved in th
 import collections
 
 from .. import backend
-from ..autograd import no_grad
+from ..grad_mode import no_grad
 from ..tensor import Tensor
 
 
@@ -205,7 +205,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = Tensor._make(backend.array_module(p.grad.data).zeros_like(p.grad.data), False)
+                p.grad = Tensor.wrap(backend.array_module(p.grad.data).zeros_like(p.grad.data))
 
     # ------------------------------------------------------------ device and dtype
     def to(self, device=None, dtype=None):
@@ -232,7 +232,7 @@ class Module:
                     continue
                 t.data = convert(t.data)
                 if t.grad is not None:
-                    t.grad = Tensor._make(convert(t.grad.data), False)
+                    t.grad = Tensor.wrap(convert(t.grad.data))
         return self
 
     def cpu(self):

@@ -8,15 +8,14 @@ which axes the statistics are taken over:
     GroupNorm   over each sample's channels in a group and spatial axes
     LayerNorm   over the last few axes of each sample
 
-BatchNorm and LayerNorm are built from differentiable ops (mean, sqrt, ...), so second
-derivatives come free; GroupNorm, the UNet's layer, is one op of its own (tinygen/ops/norm.py)
-that keeps far less memory for backward and is tested equal to the same composite.
+All three are built from differentiable ops (mean, sqrt, ...), so their backward and second
+derivatives come from those ops. (The fast tier has GroupNorm, the UNet's layer, as one op
+that keeps far less memory for backward: tinygen/fast/norm.py.)
 """
 
-from .. import backend
-from ..autograd import no_grad
-from ..ops import norm as _ops_norm
+from .. import backend, kernels
 from ..creation import ones, tensor, zeros
+from ..grad_mode import no_grad
 from .module import Module, Parameter
 
 
@@ -70,14 +69,15 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     """Split the C channels of x (N, C, *) into groups; normalise each sample's group on its own."""
     if x.ndim < 2 or x.shape[1] % num_groups:
         raise ValueError(f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups}, got {x.shape}")
-    # One op (tinygen/ops/norm.py): the composite, _normalize over (N, G, C/G * spatial) and
-    # _affine, kept every intermediate for backward; the op is proven equal to it.
-    channels = x.shape[1]
-    if weight is None:
-        weight = ones(channels, dtype=x.dtype, device=x.device)
-    if bias is None:
-        bias = zeros(channels, dtype=x.dtype, device=x.device)
-    return _ops_norm.group_norm(x, num_groups, weight, bias, eps)
+    return normalize_groups(x, num_groups, weight, bias, eps)
+
+
+@kernels.replaceable
+def normalize_groups(x, num_groups, weight, bias, eps):
+    """group_norm on checked arguments: each sample's group of channels as one row, normalised."""
+    grouped = x.reshape(x.shape[0], num_groups, -1)  # (N, G, C/G * spatial)
+    x_hat = _normalize(grouped, 2, eps)[0].reshape(x.shape)
+    return _affine(x_hat, weight, bias, (1, x.shape[1]) + (1,) * (x.ndim - 2))
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):

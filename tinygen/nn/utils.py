@@ -2,7 +2,7 @@
 
 import math
 
-from .. import autograd, backend
+from .. import backend, grad_mode
 from ..ops.shape import cat
 from ..tensor import Tensor
 
@@ -34,17 +34,17 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
             "pass error_if_nonfinite=False to clip anyway"
         )
     scale = xp.minimum(max_norm / (total + 1e-6), 1.0)
-    with autograd.no_grad():
+    with grad_mode.no_grad():
         for p in params:
             # a new array rather than mul_(): safe even if a gradient array is shared
-            p.grad = Tensor._make(p.grad.data * scale.astype(p.grad.dtype), False)
-    return Tensor._make(total, False)
+            p.grad = Tensor.wrap(p.grad.data * scale.astype(p.grad.dtype))
+    return Tensor.wrap(total)
 
 
 def clip_grad_value_(parameters, clip_value):
     """Clamp every gradient entry into ``[-clip_value, clip_value]``."""
     for p in _with_grads(parameters):
-        p.grad = Tensor._make(p.grad.data.clip(-clip_value, clip_value), False)
+        p.grad = Tensor.wrap(p.grad.data.clip(-clip_value, clip_value))
 
 
 def parameters_to_vector(parameters):
@@ -59,7 +59,7 @@ def vector_to_parameters(vector, parameters):
     if vector.ndim != 1 or vector.shape[0] != total:
         raise ValueError(f"vector_to_parameters: expected a 1-d vector of {total} entries, got shape {vector.shape}")
     start = 0
-    with autograd.no_grad():
+    with grad_mode.no_grad():
         for p in parameters:
             n = p.numel()
             p.copy_(vector.data[start:start + n].reshape(p.shape))

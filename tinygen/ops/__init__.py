@@ -3,10 +3,12 @@
 elementwise  + - * / ** exp log sqrt abs maximum minimum where clamp cast
 reduce       sum mean var amax amin logsumexp, and broadcast_to / sum_to
 shape        reshape permute index cat stack pad squeeze unsqueeze flatten
-linalg       matmul, linear (a dense layer as one op)
+linalg       matmul, linear
 activation   relu leaky_relu sigmoid tanh softplus silu gelu softmax log_softmax
 loss         the training losses
 conv         conv2d, conv_transpose2d: im2col and one matrix product
 pool         max_pool2d, avg_pool2d, nearest interpolate
-norm         group_norm as one op (the UNet's layer: far less memory kept for backward)
+
+Each file is the reading path: the textbook form of its ops. A few functions here are marked
+``@kernels.replaceable``; tinygen/fast/ holds their measured drop-ins.
 """

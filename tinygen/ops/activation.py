@@ -6,9 +6,10 @@ with no overflow warnings: never take exp of a large positive number.
 
 import math
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd import Function
-from .elementwise import const, log
+from ..tensor import Tensor
+from .elementwise import log
 from .reduce import amax
 
 
@@ -17,47 +18,16 @@ class ReLU(Function):
         return backend.array_module(x).maximum(x, 0)
 
     def backward(self, g):  # slope 1 where x > 0, else 0 (and 0 at the kink, like PyTorch)
-        return g * const((self.inputs[0].data > 0).astype(g.dtype))
+        return g * Tensor.wrap((self.inputs[0].data > 0).astype(g.dtype))
 
 
 class LeakyReLU(Function):
     def forward(self, x):
-        xp = backend.array_module(x)
-        if 0.0 <= self.slope <= 1.0:  # then x > slope*x exactly when x > 0: two passes, no `where`
-            return xp.maximum(x, x * self.slope)
-        return xp.where(x > 0, x, x * self.slope)
+        return backend.array_module(x).where(x > 0, x, x * self.slope)
 
-    def backward(self, g):  # slope 1 where x > 0, else `slope`: slope + (1 - slope) [x > 0]
-        local = (self.inputs[0].data > 0).astype(g.dtype)
-        local *= 1.0 - self.slope
-        local += self.slope
-        return g * const(local)
-
-
-def _sigmoid(x):
-    """sigmoid on an array, stable for any x."""
-    # 1 / (1 + e^-x) overflows for x << 0. Both exponents below are <= 0, so nothing overflows:
-    #   sigmoid(x) = e^min(x, 0) / (1 + e^-|x|)     (x >= 0: 1 / (1 + e^-x);  x < 0: e^x / (1 + e^x))
-    # One formula for both signs: a `where` over a random sign pattern ran 5x slower.
-    xp = backend.array_module(x)
-    denominator = xp.exp(-xp.abs(x))
-    denominator += 1.0
-    numerator = xp.exp(xp.minimum(x, 0.0))
-    numerator /= denominator
-    return numerator
-
-
-def _sigmoid_via_tanh(x):
-    """sigmoid(x) = (1 + tanh(x / 2)) / 2 on an array: four passes where ``_sigmoid`` takes seven.
-
-    Exact in real numbers and never overflows, but only absolutely accurate: far out on the
-    negative side tanh rounds to -1 and sigmoid(-20) = 2e-9 comes out 0. That is harmless inside
-    x * sigmoid(x) (SiLU, the UNet's activation), so SiLU uses it; Sigmoid keeps ``_sigmoid``.
-    """
-    s = backend.array_module(x).tanh(x * 0.5)
-    s *= 0.5
-    s += 0.5
-    return s
+    def backward(self, g):  # slope 1 where x > 0, else `slope`
+        x = self.inputs[0].data
+        return g * Tensor.wrap(backend.array_module(x).where(x > 0, 1.0, self.slope).astype(g.dtype))
 
 
 class Sigmoid(Function):
@@ -65,7 +35,10 @@ class Sigmoid(Function):
     uses_output = True
 
     def forward(self, x):
-        return _sigmoid(x)
+        # 1 / (1 + e^-x) overflows for x << 0. Both exponents below are <= 0, so nothing overflows:
+        #   sigmoid(x) = e^min(x, 0) / (1 + e^-|x|)   (x >= 0: 1 / (1 + e^-x);  x < 0: e^x / (1 + e^x))
+        xp = backend.array_module(x)
+        return xp.exp(xp.minimum(x, 0.0)) / (1.0 + xp.exp(-xp.abs(x)))
 
     def backward(self, g):  # s' = s (1 - s)
         s = self.output
@@ -94,36 +67,6 @@ class Softplus(Function):
         return g * sigmoid(self.inputs[0])
 
 
-class SiLU(Function):
-    """x * sigmoid(x) as one op: it keeps only x for backward, where the product of two ops also
-    kept sigmoid(x), a second full-size array per activation (the UNet has one after every norm)."""
-
-    def forward(self, x):
-        y = _sigmoid_via_tanh(x)
-        y *= x
-        return y
-
-    def backward(self, g):
-        return g * SiLUDerivative.apply(self.inputs[0])
-
-
-class SiLUDerivative(Function):
-    """silu'(x) = s + x s (1 - s) = s (1 + x (1 - s)), with s = sigmoid(x)."""
-
-    def forward(self, x):
-        s = _sigmoid_via_tanh(x)
-        d = 1.0 - s
-        d *= x
-        d += 1.0
-        d *= s
-        return d
-
-    def backward(self, g):  # silu''(x) = s (1 - s) (2 + x (1 - 2 s))
-        x = self.inputs[0]
-        s = sigmoid(x)
-        return g * s * (1.0 - s) * (x * (1.0 - 2.0 * s) + 2.0)
-
-
 # ---------------------------------------------------------------- the functions
 def relu(x):
     return ReLU.apply(x)
@@ -146,9 +89,10 @@ def softplus(x, beta=1.0):
     return Softplus.apply(x) if beta == 1.0 else Softplus.apply(x * float(beta)) / float(beta)
 
 
+@kernels.replaceable
 def silu(x):
-    """x * sigmoid(x), also called swish."""
-    return SiLU.apply(x)
+    """x * sigmoid(x), also called swish: the UNet's activation."""
+    return x * sigmoid(x)
 
 
 def gelu(x, approximate="tanh"):
@@ -169,7 +113,7 @@ def _shifted(x, dim):
     m is detached: softmax(x - m) = softmax(x) for any constant m, so its gradient is zero.
     Shifting first (not x - logsumexp(x)) also keeps float32 exact for large equal logits.
     """
-    return x - amax(x, dim, keepdims=True).detach()
+    return x - amax(x, dim, keepdim=True).detach()
 
 
 def log_softmax(x, dim=-1):

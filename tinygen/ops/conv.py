@@ -1,35 +1,24 @@
-"""Convolution as one matrix product: im2col, col2im, and three bilinear ops.
+"""Convolution as one matrix product: im2col, then matmul.
 
-Images are NCHW to the user, weights (out, in, kh, kw) as in PyTorch. Inside, the ops work
-channels-last (NHWC): the values of a window then lie in contiguous runs of channels, im2col is
-a copy of those runs, and one matrix product does all the arithmetic. Results come back as
-NCHW *views* of NHWC memory, so a chain of convolutions never pays for a transpose.
+Images are NCHW (batch, channels, height, width) and weights (out, in, kh, kw), as in PyTorch.
 
-    im2col:  x_pad (B, Hp, Wp, C) --strided view, no copy--> (B, OH, OW, kh, kw, C)
-             --one copy--> cols (B*OH*OW, kh*kw*C)
-    col2im:  the adjoint: add each window's values back where they were read (overlaps add up)
+    y[b, o, i, j] = sum_{c,u,v} w[o, c, u, v] * x_pad[b, c, i*s + u*d, j*s + v*d]
 
-The columns are 9x the input for a 3x3 kernel, so they are never kept for backward: each op
-writes them into one reusable scratch buffer and reads them at once; backward rebuilds them
-from the saved input (PyTorch, too, keeps the input rather than its windows).
+Every output pixel reads one window of the padded image. ``unfold`` (im2col) lays each window
+out as a row, so the whole convolution becomes one matrix product of those rows with the
+weights seen as a matrix:
 
-The three ops are bilinear, and the derivatives of each are the other two, so every derivative
-of a convolution is again a convolution and double backward needs no extra code:
+    x (B, C, H, W) --pad, every window as a strided view--> (B, OH, OW, C, kh, kw)
+                   --one copy--> cols (B*OH*OW, C*kh*kw)      @ w (O, C*kh*kw)^T -> (B*OH*OW, O)
 
-    Conv2d(x, w)            y[b,o,i,j] = sum_{c,u,v} w[o,c,u,v] x_pad[b,c, i*s+u*d, j*s+v*d]
-    ConvTranspose2d(g, w)   = d<g, conv2d(x, w)>/dx      (col2im of g @ w)
-    ConvWeightGrad(x, g)    = d<g, conv2d(x, w)>/dw      (cols(x)^T @ g)
-
-    Conv2d.backward(G):          dx = ConvTranspose2d(G, w)    dw = ConvWeightGrad(x, G)
-    ConvTranspose2d.backward(G): dg = Conv2d(G, w)             dw = ConvWeightGrad(G, g)
-    ConvWeightGrad.backward(G):  dx = ConvTranspose2d(g, G)    dg = Conv2d(x, G)
-
-Conv2d and ConvTranspose2d take an optional bias as a third input, added in place to the fresh
-product (its gradient is G summed over batch and pixels).
+``Unfold``'s backward is ``Fold`` (col2im: add each row back onto the window it came from,
+overlaps adding up) and ``Fold``'s backward is ``Unfold``: the two are each other's adjoint,
+like Sum and BroadcastTo. The rest is matmul, reshape and permute, so every derivative of a
+convolution, to any order, comes from ops that already have one. A transposed convolution
+is the same two steps the other way round: a matrix product, then ``fold``.
 """
 
-
-from .. import backend
+from .. import backend, kernels
 from ..autograd import Function
 
 
@@ -47,235 +36,99 @@ class Geometry:
         )
 
 
-# ---------------------------------------------------------------- im2col / col2im on arrays
-def pad_nhwc(x, padding, value=0.0, reuse=False):
-    """NCHW array -> padded channels-last array (B, H+2ph, W+2pw, C); a view when nothing to pad.
-
-    ``reuse=True`` writes into a scratch buffer (valid until the next such call) and fills only
-    the border, for a caller that reads the result at once, as im2col does.
-    """
-    ph, pw = padding
-    nhwc = x.transpose(0, 2, 3, 1)
-    if ph == 0 and pw == 0:
-        return nhwc
-    B, H, W, C = nhwc.shape
-    xp = backend.array_module(x)
-    shape = (B, H + 2 * ph, W + 2 * pw, C)
-    if not reuse:
-        out = xp.full(shape, value, dtype=x.dtype)
-    else:
-        out = backend.scratch(xp, shape, x.dtype, "padded")
-        out[:, :ph], out[:, ph + H :], out[:, :, :pw], out[:, :, pw + W :] = value, value, value, value
-    out[:, ph : ph + H, pw : pw + W, :] = nhwc
-    return out
-
-
 def windows(x_pad, geom):
-    """Every window of a padded NHWC array at once: a (B, OH, OW, kh, kw, C) strided view."""
-    B, _, _, C = x_pad.shape
-    sb, sh, sw, sc = x_pad.strides
+    """Every window of a padded NCHW array at once: a (B, OH, OW, C, kh, kw) strided view, no copy."""
+    B, C = x_pad.shape[:2]
+    sb, sc, sh, sw = x_pad.strides
     (kh, kw), (th, tw), (dh, dw) = geom.kernel, geom.stride, geom.dilation
     OH, OW = geom.out
-    return backend.as_strided(x_pad, (B, OH, OW, kh, kw, C), (sb, sh * th, sw * tw, sh * dh, sw * dw, sc))
+    return backend.as_strided(x_pad, (B, OH, OW, C, kh, kw), (sb, sh * th, sw * tw, sc, sh * dh, sw * dw))
 
 
-COLUMNS_BYTES = 4 * 2**20  # the most columns written at once: larger batches go in slices
+def pad_image(x, padding, value=0.0):
+    """An NCHW array with ``padding`` (ph, pw) rows and columns of ``value`` around each image."""
+    (ph, pw), xp = padding, backend.array_module(x)
+    return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
 
-def batch_slices(x, geom):
-    """Slices of x's batch whose columns each fit in COLUMNS_BYTES (one slice when all fit).
+def add_windows(piece, geom, batch, channels, dtype, xp):
+    """An NCHW image with each window's values added back where the window was read.
 
-    The columns are kh*kw times the image: 116 MB for the MNIST UNet's widest 3x3 conv at batch
-    64, a quarter of that step's memory. Slices of 4 images (M = 3,136 rows per product) keep the
-    scratch buffer at 4 MB, about what a core's cache holds, so the product reads the columns
-    soon after im2col wrote them: the UNet step measured 8% faster than with 16 MB slices
-    (1.15 s against 1.23 s, one thread, 2026-12-02), and the GAN steps no slower.
-    """
-    (kh, kw), (OH, OW) = geom.kernel, geom.out
-    per_image = OH * OW * kh * kw * x.shape[1] * x.dtype.itemsize
-    step = max(1, COLUMNS_BYTES // per_image)
-    return [slice(b, min(b + step, x.shape[0])) for b in range(0, x.shape[0], step)]
-
-
-def im2col(x, geom):
-    """NCHW array -> cols (B*OH*OW, kh*kw*C), one row per output pixel, in the scratch buffer.
-
-    The result is valid only until the next im2col: use it, never keep it.
-    """
-    win = windows(pad_nhwc(x, geom.padding, reuse=True), geom)
-    B, OH, OW = win.shape[:3]
-    cols = backend.scratch(backend.array_module(x), win.shape, x.dtype, "columns")
-    cols[...] = win  # the one copy: every window's values, side by side
-    return cols.reshape(B * OH * OW, -1)
-
-
-def col2im(piece, geom, batch, channels, dtype, xp):
-    """Add window values back into an image: the adjoint of reading windows.
-
-    ``piece(u, v)`` gives the (B, OH, OW, C) values that kernel offset (u, v) read. One strided
-    add per kernel offset, never a loop over batch or pixels. Returns an NCHW view.
+    ``piece(u, v)`` gives the (B, C, OH, OW) values that kernel offset (u, v) read: one strided
+    add per kernel offset, never a loop over batch or pixels.
     """
     (kh, kw), (th, tw), (ph, pw), (dh, dw) = geom.kernel, geom.stride, geom.padding, geom.dilation
     (H, W), (OH, OW) = geom.size, geom.out
-    img = xp.zeros((batch, H + 2 * ph, W + 2 * pw, channels), dtype=dtype)
+    img = xp.zeros((batch, channels, H + 2 * ph, W + 2 * pw), dtype=dtype)
     for u in range(kh):
         for v in range(kw):
             rows = slice(u * dh, u * dh + th * (OH - 1) + 1, th)
             cols = slice(v * dw, v * dw + tw * (OW - 1) + 1, tw)
-            img[:, rows, cols, :] += piece(u, v)
-    return img[:, ph : ph + H, pw : pw + W, :].transpose(0, 3, 1, 2)
+            img[:, :, rows, cols] += piece(u, v)
+    return img[:, :, ph : ph + H, pw : pw + W]
 
 
-def _weight_matrix(w):
-    """(O, C, kh, kw) -> (O, kh*kw*C), the column order of im2col."""
-    return w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
+class Unfold(Function):
+    """im2col: x (B, C, H, W) -> cols (B*OH*OW, C*kh*kw), one row per output pixel."""
 
+    uses_inputs = False
 
-def _rows(y):
-    """NCHW (B, O, OH, OW) -> (B*OH*OW, O); free when y is an NHWC-memory view made here."""
-    rows = y.transpose(0, 2, 3, 1).reshape(-1, y.shape[1])
-    return backend.array_module(y).ascontiguousarray(rows)  # BLAS needs unit strides (a broadcast g has none)
-
-
-def _nchw(rows, batch, out_hw):
-    """(B*OH*OW, O) -> an NCHW view (B, O, OH, OW) of the same memory."""
-    return rows.reshape(batch, out_hw[0], out_hw[1], -1).transpose(0, 3, 1, 2)
-
-
-# ---------------------------------------------------------------- the three bilinear ops
-class Conv2d(Function):
-    """y = conv2d(x, w) [+ b]: cols(x) @ w_mat^T.
-
-    ``cols`` (im2col of x) and ``rows`` (g as a matrix) may be handed to these ops when another
-    op already computed them for the same array: each is made once per backward.
-    """
-
-    cols = None
-
-    def forward(self, x, w, b=None):
-        y = _conv_rows(x, w, self.geom, self.cols)  # (B*OH*OW, O): one GEMM for the whole batch
-        self.cols = None  # scratch memory: backward rebuilds the columns from x
-        if b is not None:
-            y += b  # in place on the fresh product: no extra pass over a new array
-        return _nchw(y, x.shape[0], self.geom.out)
+    def forward(self, x):
+        win = windows(pad_image(x, self.geom.padding), self.geom)  # a view: (B, OH, OW, C, kh, kw)
+        return win.reshape(-1, win.shape[3] * win.shape[4] * win.shape[5])  # the one copy
 
     def backward(self, g):
-        x, w = self.inputs[:2]
-        rows = _rows(g.data) if any(self.needs_input_grad[:2]) else None  # shared by both gradients
-        gx = ConvTranspose2d.apply(g, w, geom=self.geom, rows=rows) if self.needs_input_grad[0] else None
-        gw = None
-        if self.needs_input_grad[1]:
-            gw = ConvWeightGrad.apply(x, g, geom=self.geom, rows=rows)
-        return (gx, gw) + _bias_grad(g, self.needs_input_grad)
+        return Fold.apply(g, geom=self.geom, channels=self.channels)
 
 
-class ConvTranspose2d(Function):
-    """x = col2im(g_rows @ w_mat): the gradient of conv2d w.r.t. its input, and a layer of its own."""
+class Fold(Function):
+    """col2im: cols (B*OH*OW, C*kh*kw) -> x (B, C, H, W), each row added onto its window."""
 
-    rows = None
+    uses_inputs = False
 
-    def forward(self, g, w, b=None):
-        full = _full_geometry(self.geom, g.shape, w.shape)
-        if full is not None:  # stride 1, widening: a plain convolution of g (see _full_geometry)
-            flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-            out = _nchw(_conv_rows(g, flipped, full), g.shape[0], full.out)
-        else:
-            B, _, OH, OW = g.shape
-            C = w.shape[1]
-            if self.rows is None:
-                self.rows = _rows(g)
-            rows, w_uv = self.rows, w.transpose(2, 3, 0, 1)  # (B*OH*OW, O) and (kh, kw, O, C)
-            # One product per kernel offset, each added where that offset read: measured 25% faster
-            # than one product into a (B*OH*OW, kh*kw*C) buffer, which col2im would read again.
-            piece = lambda u, v: (rows @ w_uv[u, v]).reshape(B, OH, OW, C)  # noqa: E731
-            out = col2im(piece, self.geom, B, C, g.dtype, backend.array_module(g))
-        if b is not None:
-            out += b.reshape(1, -1, 1, 1)
-        return out
+    def forward(self, cols):
+        (kh, kw), (OH, OW), C = self.geom.kernel, self.geom.out, self.channels
+        per_window = cols.reshape(-1, OH, OW, C, kh, kw).transpose(0, 3, 1, 2, 4, 5)  # (B, C, OH, OW, kh, kw)
+        return add_windows(lambda u, v: per_window[..., u, v], self.geom, per_window.shape[0], C,
+                           cols.dtype, backend.array_module(cols))
 
-    def backward(self, gx):
-        g, w = self.inputs[:2]
-        # the columns of gx, shared by both gradients (each op's forward reads them before returning),
-        # unless they are too big for one piece: then each op makes them slice by slice
-        cols = im2col(gx.data, self.geom) if len(batch_slices(gx.data, self.geom)) == 1 else None
-        gg = Conv2d.apply(gx, w, geom=self.geom, cols=cols) if self.needs_input_grad[0] else None
-        gw = None
-        if self.needs_input_grad[1]:
-            gw = ConvWeightGrad.apply(gx, g, geom=self.geom, cols=cols, rows=self.rows)
-        return (gg, gw) + _bias_grad(gx, self.needs_input_grad)
+    def backward(self, g):
+        return Unfold.apply(g, geom=self.geom, channels=self.channels)
 
 
-class ConvWeightGrad(Function):
-    """dw = cols(x)^T @ g_rows, reshaped to (O, C, kh, kw): x correlated with g."""
-
-    cols = rows = None
-
-    def forward(self, x, g):
-        O, C = g.shape[1], x.shape[1]
-        kh, kw = self.geom.kernel
-        rows = self.rows if self.rows is not None else _rows(g)
-        if self.cols is not None:
-            gw = rows.T @ self.cols  # (O, kh*kw*C)
-            self.cols = None  # scratch memory: not kept
-        else:  # the same product, summed over slices of the batch (rows and columns sliced alike)
-            pixels = self.geom.out[0] * self.geom.out[1]
-            gw = 0
-            for s in batch_slices(x, self.geom):
-                gw = gw + rows[s.start * pixels : s.stop * pixels].T @ im2col(x[s], self.geom)
-        xp = backend.array_module(x)
-        return xp.ascontiguousarray(gw.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
-
-    def backward(self, gw):
-        x, g = self.inputs
-        gx = ConvTranspose2d.apply(g, gw, geom=self.geom, rows=self.rows) if self.needs_input_grad[0] else None
-        gg = Conv2d.apply(x, gw, geom=self.geom) if self.needs_input_grad[1] else None
-        return gx, gg
+def unfold(x, geom):
+    """im2col as an op: (B, C, H, W) -> (B*OH*OW, C*kh*kw)."""
+    return Unfold.apply(x, geom=geom, channels=x.shape[1])
 
 
-def _full_geometry(geom, g_shape, w_shape):
-    """For a stride-1 conv, the geometry that makes conv_transpose2d(g, w) a plain convolution.
+def fold(cols, geom, channels):
+    """col2im as an op: (B*OH*OW, channels*kh*kw) -> (B, channels, H, W), overlaps added."""
+    return Fold.apply(cols, geom=geom, channels=channels)
 
-    With stride 1 every input pixel is read by the kernel at all kh*kw offsets, so scattering g
-    back through w is the same as sliding the flipped kernel, with input and output channels
-    swapped, over g padded by d(k-1) - p ("full" correlation):
 
-        conv_transpose2d(g, w, padding=p) = conv2d(g, flip(w).transpose(0, 1), padding=d(k-1) - p)
+@kernels.replaceable
+def convolve(x, weight, bias, geom):
+    """conv2d on checked arguments: im2col, one matrix product, the bias, back to NCHW."""
+    B, O = x.shape[0], weight.shape[0]
+    y = unfold(x, geom) @ weight.reshape(O, -1).transpose(0, 1)  # (B*OH*OW, O)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(B, geom.out[0], geom.out[1], O).permute(0, 3, 1, 2)  # (B, O, OH, OW)
 
-    It pays when the result has more channels than g (w is (O, C, kh, kw) with C > O): 49 ms
-    against 94 ms for 32 -> 96 channels at 28x28, batch 64, where the scatter writes C-wide rows
-    kh*kw times; with C <= O the scatter measured as fast or faster. None where it does not
-    apply (tests/test_conv.py checks both routes against each other).
+
+@kernels.replaceable
+def convolve_transpose(x, weight, bias, geom):
+    """conv_transpose2d on checked arguments: the adjoint of ``convolve``.
+
+    ``geom`` is the geometry of the convolution that maps the output back to x. Each input
+    pixel's C values times the weight (C, O*kh*kw) give one row of window values; fold adds
+    them up in place.
     """
-    if geom.stride != (1, 1) or w_shape[1] <= w_shape[0]:
-        return None
-    padding = tuple(d * (k - 1) - p for k, p, d in zip(geom.kernel, geom.padding, geom.dilation))
-    if min(padding) < 0:
-        return None
-    full = Geometry(geom.kernel, (1, 1), padding, geom.dilation, g_shape[2:])
-    return full if full.out == geom.size else None
-
-
-def _conv_rows(x, w, geom, cols=None):
-    """conv2d on arrays, no bias, as rows (B*OH*OW, O): im2col (unless given) and one product,
-    or one product per slice of the batch when the columns are large (see batch_slices)."""
-    w_mat = _weight_matrix(w).T  # (kh*kw*C, O)
-    if cols is not None:
-        return cols @ w_mat
-    slices = batch_slices(x, geom)
-    if len(slices) == 1:
-        return im2col(x, geom) @ w_mat
-    xp, pixels = backend.array_module(x), geom.out[0] * geom.out[1]
-    out = xp.empty((x.shape[0] * pixels, w.shape[0]), dtype=x.dtype)
-    for s in slices:  # each slice's rows land in their place in the output
-        xp.matmul(im2col(x[s], geom), w_mat, out=out[s.start * pixels : s.stop * pixels])
-    return out
-
-
-def _bias_grad(g, needs_input_grad):
-    """() without a bias input; else (db,) with db = sum of g over batch and pixels."""
-    if len(needs_input_grad) < 3:
-        return ()
-    return (g.sum(dim=(0, 2, 3)) if needs_input_grad[2] else None,)
+    B, C, H, W = x.shape
+    O = weight.shape[1]
+    rows = x.permute(0, 2, 3, 1).reshape(B * H * W, C)  # one row per input pixel
+    y = fold(rows @ weight.reshape(C, -1), geom, O)    # (B, O, OH, OW)
+    return y if bias is None else y + bias.reshape(1, O, 1, 1)
 
 
 # ---------------------------------------------------------------- argument checks
@@ -309,14 +162,11 @@ def _check_weight(op, x, w, groups, channel_axis):
                          f"channels, got input of shape {x.shape}")
 
 
-def _with_bias(op, x, weight, bias, out_channels):
-    """The op's tensor inputs: (x, w) or (x, w, b) after checking b's shape and dtype."""
-    if bias is None:
-        return (x, weight)
-    if bias.shape != (out_channels,) or bias.dtype != x.dtype:
+def _check_bias(op, x, bias, out_channels):
+    """b must be None or of shape (out_channels,) and x's dtype."""
+    if bias is not None and (bias.shape != (out_channels,) or bias.dtype != x.dtype):
         raise ValueError(f"{op}: expected a bias of shape ({out_channels},) and dtype {x.dtype}, "
                          f"got shape {bias.shape} and dtype {bias.dtype}")
-    return (x, weight, bias)
 
 
 # ---------------------------------------------------------------- the functions
@@ -331,7 +181,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if min(geom.out) < 1:
         raise ValueError(f"conv2d: input of shape {tuple(input.shape)} is smaller than the dilated kernel "
                          f"{tuple(kernel)} (padding {padding}, dilation {dilation})")
-    y = Conv2d.apply(*_with_bias("conv2d", x, weight, bias, weight.shape[0]), geom=geom)
+    _check_bias("conv2d", x, bias, weight.shape[0])
+    y = convolve(x, weight, bias, geom)
     return y.squeeze(0) if unbatched else y
 
 
@@ -366,5 +217,6 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         raise ValueError(f"{op}: input of shape {tuple(input.shape)} with padding {padding} "
                          f"gives an empty output {size}")
     geom = Geometry(kernel, stride, padding, dilation, size)
-    y = ConvTranspose2d.apply(*_with_bias(op, x, weight, bias, weight.shape[1]), geom=geom)
+    _check_bias(op, x, bias, weight.shape[1])
+    y = convolve_transpose(x, weight, bias, geom)
     return y.squeeze(0) if unbatched else y

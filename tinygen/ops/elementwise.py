@@ -9,11 +9,6 @@ from ..autograd import Function
 from ..tensor import Tensor
 
 
-def const(array):
-    """An array as a Tensor that needs no gradient (masks, constants in a backward)."""
-    return Tensor._make(array, False)
-
-
 class Add(Function):
     uses_inputs = False
 
@@ -130,7 +125,7 @@ class Abs(Function):
 
     def backward(self, g):  # d|x|/dx = sign(x), taken as 0 at the kink
         x = self.inputs[0].data
-        return g * const(backend.array_module(x).sign(x))
+        return g * Tensor.wrap(backend.array_module(x).sign(x))
 
 
 class Maximum(Function):
@@ -139,7 +134,7 @@ class Maximum(Function):
 
     def backward(self, g):  # the larger input takes the gradient; a tie splits it
         a, b = (t.data for t in self.inputs)
-        to_a = const(((a > b) + 0.5 * (a == b)).astype(g.dtype))
+        to_a = Tensor.wrap(((a > b) + 0.5 * (a == b)).astype(g.dtype))
         return g * to_a, g * (1.0 - to_a)
 
 
@@ -149,7 +144,7 @@ class Minimum(Function):
 
     def backward(self, g):
         a, b = (t.data for t in self.inputs)
-        to_a = const(((a < b) + 0.5 * (a == b)).astype(g.dtype))
+        to_a = Tensor.wrap(((a < b) + 0.5 * (a == b)).astype(g.dtype))
         return g * to_a, g * (1.0 - to_a)
 
 
@@ -162,7 +157,7 @@ class Where(Function):
         return backend.array_module(a).where(self.condition, a, b)
 
     def backward(self, g):
-        mask = const(self.condition.astype(g.dtype))
+        mask = Tensor.wrap(self.condition.astype(g.dtype))
         return g * mask, g * (1.0 - mask)
 
 
@@ -177,7 +172,7 @@ class Clamp(Function):
             inside &= x >= self.low
         if self.high is not None:
             inside &= x <= self.high
-        return g * const(inside.astype(g.dtype))
+        return g * Tensor.wrap(inside.astype(g.dtype))
 
 
 class Cast(Function):
@@ -239,8 +234,21 @@ def _operands(a, b):
     tensor, number = (a, b) if isinstance(a, Tensor) else (b, a)
     if isinstance(number, float) and not backend.is_floating(tensor.dtype):
         tensor = cast(tensor, backend.float32)
-    constant = tensor._lift(number)
+    constant = as_tensor_like(number, tensor)
     return (tensor, constant) if isinstance(a, Tensor) else (constant, tensor)
+
+
+def as_tensor_like(value, like):
+    """A Python number or array as a constant Tensor on ``like``'s device.
+
+    A Python float keeps a float32 tensor float32 (NumPy 2 treats Python scalars as weak), but
+    a NumPy float64 scalar would not, so numbers get ``like``'s dtype.
+    """
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (int, float, bool)) and backend.is_floating(like.dtype):
+        return Tensor.wrap(backend.array_module(like.data).asarray(value, dtype=like.dtype))
+    return Tensor(value, device=like.device)
 
 
 def _binary(cls, name, a, b):

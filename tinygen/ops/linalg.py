@@ -1,5 +1,6 @@
-"""Matrix products, with NumPy's batch broadcasting over leading dimensions."""
+"""Matrix products, with NumPy's batch broadcasting over leading dimensions, and the dense layer."""
 
+from .. import kernels
 from ..autograd import Function
 
 
@@ -38,30 +39,6 @@ def matmul(a, b):
     return MatMul.apply(a, b)
 
 
-class Linear(Function):
-    """y = x W^T + b for x (N, in), W (out, in), b (out,): a dense layer as one op.
-
-    The same as ``x @ W.T + b`` (a test proves it), but its backward writes dW = g^T x
-    straight into a fresh (out, in) array instead of transposing a (in, out) product, and
-    adds the bias in place: one matrix product per gradient and no extra copies.
-    """
-
-    def forward(self, x, w, b=None):
-        y = x @ w.T
-        if b is not None:
-            y += b  # y is fresh: adding in place saves an (N, out) temporary
-        return y
-
-    def backward(self, g):  # dx = g W,  dW = g^T x,  db = sum_n g
-        x, w = self.inputs[0], self.inputs[1]
-        need = self.needs_input_grad
-        gx = g @ w if need[0] else None
-        gw = g.transpose(0, 1) @ x if need[1] else None
-        if len(self.inputs) == 2:
-            return gx, gw
-        return gx, gw, (g.sum(0) if need[2] else None)
-
-
 def linear(x, weight, bias=None):
     """x @ weight.T + bias over the last axis of x; leading axes are flattened and restored."""
     if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[-1]:
@@ -71,8 +48,11 @@ def linear(x, weight, bias=None):
         )
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: expected bias of shape ({weight.shape[0]},), got {bias.shape}")
-    lead = x.shape[:-1]
-    x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-    args = (x2, weight) if bias is None else (x2, weight, bias)
-    y = Linear.apply(*args)
-    return y if x.ndim == 2 else y.reshape(lead + (weight.shape[0],))
+    return affine(x, weight, bias)
+
+
+@kernels.replaceable
+def affine(x, weight, bias=None):
+    """x @ weight.T + bias, unchecked: the dense layer written as the two ops it is."""
+    y = x @ weight.transpose(0, 1)
+    return y if bias is None else y + bias

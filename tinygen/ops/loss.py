@@ -9,7 +9,8 @@ op because its derivative must stay finite where log(0) is clamped.
 from .. import backend
 from ..autograd import Function
 from .activation import log_softmax, softplus
-from .elementwise import clamp, const, log
+from .elementwise import clamp, log
+from ..tensor import Tensor
 
 
 def reduce_loss(loss, reduction, op):
@@ -136,11 +137,11 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     w = counted.astype(input.dtype) if weight is None else weight.data[safe_t] * counted
     scores = _classes_last(input.reshape(1, -1) if input.ndim == 1 else input)
     picked = scores[xp.arange(scores.shape[0]), safe_t]  # integer-array indexing: backward scatter-adds
-    loss = -picked * const(w)
+    loss = -picked * Tensor.wrap(w)
     if reduction == "none":
         return loss.reshape(target.shape)
     if reduction == "mean":
-        return loss.sum() / const(w.sum())
+        return loss.sum() / Tensor.wrap(w.sum())
     return reduce_loss(loss, reduction, "nll_loss")
 
 
@@ -170,13 +171,13 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         return nll
     # the uniform part: -sum_c w_c log p_c per prediction, with PyTorch's masking and mean
     _check_class_target("cross_entropy", input, target)
-    counted = const((target.data != ignore_index).astype(input.dtype))
+    counted = Tensor.wrap((target.data != ignore_index).astype(input.dtype))
     per_class = log_p if weight is None else log_p * weight.reshape(w_shape)
     smooth = -per_class.sum(class_dim) * counted
     if reduction == "mean":
         t = backend.as_array(target.data, device=input.device)
         denominator = counted.data.sum() if weight is None else (weight.data[(t * (t != ignore_index))] * counted.data).sum()
-        smooth = smooth.sum() / const(denominator)
+        smooth = smooth.sum() / Tensor.wrap(denominator)
     else:
         smooth = reduce_loss(smooth, reduction, "cross_entropy")
     return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / classes)

@@ -1,4 +1,4 @@
-"""Pooling and nearest-neighbour upsampling, on the window views of ops/conv.py.
+"""Pooling and nearest-neighbour upsampling, on the window views of ops/conv.py (NCHW).
 
 Each pooling op is linear in what flows backward, so it comes as a pair of Functions that are
 each other's backward (the gradient of a gather is a scatter and the other way round):
@@ -10,22 +10,13 @@ each other's backward (the gradient of a gather is a scatter and the other way r
 
 from .. import backend
 from ..autograd import Function
-from .conv import Geometry, check_image, col2im, pad_nhwc, pair, windows
-
-
-def _nchw(y):
-    return y.transpose(0, 3, 1, 2)
-
-
-def _nhwc(g):
-    return g.transpose(0, 2, 3, 1)
+from .conv import Geometry, add_windows, check_image, pad_image, pair, windows
 
 
 def _flat_windows(x, geom, fill):
-    """(B, OH, OW, kh*kw, C): every window of the padded image, kernel offsets on one axis (a copy)."""
-    win = windows(pad_nhwc(x, geom.padding, fill), geom)
-    B, OH, OW, kh, kw, C = win.shape
-    return win.reshape(B, OH, OW, kh * kw, C)
+    """(B, C, OH, OW, kh*kw): every window of the padded image, kernel offsets on the last axis (a copy)."""
+    win = windows(pad_image(x, geom.padding, fill), geom).transpose(0, 3, 1, 2, 4, 5)  # (B, C, OH, OW, kh, kw)
+    return win.reshape(win.shape[:4] + (-1,))
 
 
 class MaxPool2d(Function):
@@ -33,8 +24,8 @@ class MaxPool2d(Function):
 
     def forward(self, x):
         flat = _flat_windows(x, self.geom, float("-inf"))
-        self.argmax = flat.argmax(axis=3)  # (B, OH, OW, C): kernel offset u*kw + v of each max
-        return _nchw(flat.max(axis=3))
+        self.argmax = flat.argmax(axis=4)  # (B, C, OH, OW): kernel offset u*kw + v of each max
+        return flat.max(axis=4)
 
     def backward(self, g):
         return ScatterToArgmax.apply(g, geom=self.geom, argmax=self.argmax)
@@ -46,10 +37,9 @@ class ScatterToArgmax(Function):
     uses_inputs = False
 
     def forward(self, g):
-        xp = backend.array_module(g)
-        g_nhwc, kw = _nhwc(g), self.geom.kernel[1]
-        return col2im(lambda u, v: xp.where(self.argmax == u * kw + v, g_nhwc, 0.0),
-                      self.geom, g.shape[0], g.shape[1], g.dtype, xp)
+        xp, kw = backend.array_module(g), self.geom.kernel[1]
+        return add_windows(lambda u, v: xp.where(self.argmax == u * kw + v, g, 0.0),
+                           self.geom, g.shape[0], g.shape[1], g.dtype, xp)
 
     def backward(self, gg):
         return GatherAtArgmax.apply(gg, geom=self.geom, argmax=self.argmax)
@@ -63,7 +53,7 @@ class GatherAtArgmax(Function):
     def forward(self, x):
         xp = backend.array_module(x)
         flat = _flat_windows(x, self.geom, 0.0)
-        return _nchw(xp.take_along_axis(flat, self.argmax[:, :, :, None, :], axis=3)[:, :, :, 0, :])
+        return xp.take_along_axis(flat, self.argmax[..., None], axis=4)[..., 0]
 
     def backward(self, g):
         return ScatterToArgmax.apply(g, geom=self.geom, argmax=self.argmax)
@@ -75,8 +65,8 @@ class AvgPool2d(Function):
     uses_inputs = False
 
     def forward(self, x):
-        win = windows(pad_nhwc(x, self.geom.padding), self.geom)
-        return _nchw(win.sum(axis=(3, 4)) / self.divisor)
+        win = windows(pad_image(x, self.geom.padding), self.geom)  # (B, OH, OW, C, kh, kw)
+        return win.sum(axis=(4, 5)).transpose(0, 3, 1, 2) / self.divisor
 
     def backward(self, g):
         return SpreadOverWindows.apply(g, geom=self.geom, divisor=self.divisor)
@@ -88,8 +78,8 @@ class SpreadOverWindows(Function):
     uses_inputs = False
 
     def forward(self, g):
-        share = _nhwc(g) / self.divisor
-        return col2im(lambda u, v: share, self.geom, g.shape[0], g.shape[1], g.dtype, backend.array_module(g))
+        share = g / self.divisor
+        return add_windows(lambda u, v: share, self.geom, g.shape[0], g.shape[1], g.dtype, backend.array_module(g))
 
     def backward(self, gg):
         return AvgPool2d.apply(gg, geom=self.geom, divisor=self.divisor)
@@ -134,7 +124,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         divisor = float(geom.kernel[0] * geom.kernel[1])
     else:  # how many real (unpadded) pixels each window covers, (1, OH, OW, 1)
         ones = backend.array_module(x.data).ones((1, 1) + x.shape[2:], dtype=x.dtype)
-        divisor = windows(pad_nhwc(ones, geom.padding), geom).sum(axis=(3, 4))
+        divisor = windows(pad_image(ones, geom.padding), geom).sum(axis=(4, 5)).transpose(0, 3, 1, 2)
     y = AvgPool2d.apply(x, geom=geom, divisor=divisor)
     return y.squeeze(0) if unbatched else y
 

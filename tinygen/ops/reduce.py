@@ -11,7 +11,7 @@ import math
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from .elementwise import const, log
+from .elementwise import log
 
 
 def normalize_axes(axis, ndim, op="reduce"):
@@ -63,7 +63,7 @@ class Amax(Function):
             g = g.reshape(best.shape)
         winners = (x == best).astype(g.dtype)
         winners /= winners.sum(axis=self.axes, keepdims=True)
-        return g * const(winners)
+        return g * Tensor.wrap(winners)
 
 
 class BroadcastTo(Function):
@@ -95,55 +95,60 @@ class SumTo(Function):
 
 
 # ---------------------------------------------------------------- the functions
-def sum(x, axis=None, keepdims=False):
-    return Sum.apply(x, axes=normalize_axes(axis, x.ndim, "sum"), keepdims=keepdims)
+def sum(x, dim=None, keepdim=False):
+    """The sum over ``dim`` (an int, a tuple, or None for all); ``keepdim`` keeps them as size 1."""
+    return Sum.apply(x, axes=normalize_axes(dim, x.ndim, "sum"), keepdims=keepdim)
 
 
-def mean(x, axis=None, keepdims=False):
-    axes = normalize_axes(axis, x.ndim, "mean")
+def mean(x, dim=None, keepdim=False):
+    """The mean over ``dim``: the sum divided by the number of elements summed."""
+    axes = normalize_axes(dim, x.ndim, "mean")
     count = math.prod(x.shape[a] for a in axes)
-    return sum(x, axes, keepdims) / float(count)
+    return sum(x, axes, keepdim) / float(count)
 
 
-def var(x, axis=None, keepdims=False, correction=1):
+def var(x, dim=None, keepdim=False, correction=1):
     """Variance; ``correction=1`` divides by n - 1 as torch.var does (NumPy's default is 0)."""
-    axes = normalize_axes(axis, x.ndim, "var")
+    axes = normalize_axes(dim, x.ndim, "var")
     count = math.prod(x.shape[a] for a in axes)
-    centred = x - mean(x, axes, keepdims=True)
-    return sum(centred * centred, axes, keepdims) / float(max(count - correction, 0))
+    centred = x - mean(x, axes, keepdim=True)
+    return sum(centred * centred, axes, keepdim) / float(max(count - correction, 0))
 
 
-def amax(x, axis=None, keepdims=False):
-    return Amax.apply(x, axes=normalize_axes(axis, x.ndim, "max"), keepdims=keepdims, sign=1)
+def amax(x, dim=None, keepdim=False):
+    """The largest value over ``dim``; its gradient goes to the largest element(s)."""
+    return Amax.apply(x, axes=normalize_axes(dim, x.ndim, "max"), keepdims=keepdim, sign=1)
 
 
-def amin(x, axis=None, keepdims=False):
-    return Amax.apply(x, axes=normalize_axes(axis, x.ndim, "min"), keepdims=keepdims, sign=-1)
+def amin(x, dim=None, keepdim=False):
+    """The smallest value over ``dim``."""
+    return Amax.apply(x, axes=normalize_axes(dim, x.ndim, "min"), keepdims=keepdim, sign=-1)
 
 
-def logsumexp(x, axis=None, keepdims=False):
+def logsumexp(x, dim=None, keepdim=False):
     """log(sum(exp(x))) without overflow: subtract the maximum first.
 
     log sum_i e^{x_i} = m + log sum_i e^{x_i - m}; with m = max x every exponent is <= 0.
     m is detached: the identity holds for any m, so its gradient cancels exactly.
     """
-    axes = normalize_axes(axis, x.ndim, "logsumexp")
-    m = amax(x, axes, keepdims=True).detach()
-    out = m + log(sum((x - m).exp(), axes, keepdims=True))
-    return out if keepdims else out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axes))
+    axes = normalize_axes(dim, x.ndim, "logsumexp")
+    m = amax(x, axes, keepdim=True).detach()
+    out = m + log(sum((x - m).exp(), axes, keepdim=True))
+    return out if keepdim else out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axes))
 
 
-def argmax(x, axis=None, keepdims=False):
-    xp = backend.array_module(x.data)
-    return Tensor._make(xp.argmax(x.data, axis=axis, keepdims=keepdims), False)
+def argmax(x, dim=None, keepdim=False):
+    """The index of the largest value along ``dim`` (of the flattened tensor for None)."""
+    return Tensor.wrap(backend.array_module(x.data).argmax(x.data, axis=dim, keepdims=keepdim))
 
 
-def argmin(x, axis=None, keepdims=False):
-    xp = backend.array_module(x.data)
-    return Tensor._make(xp.argmin(x.data, axis=axis, keepdims=keepdims), False)
+def argmin(x, dim=None, keepdim=False):
+    """The index of the smallest value along ``dim``."""
+    return Tensor.wrap(backend.array_module(x.data).argmin(x.data, axis=dim, keepdims=keepdim))
 
 
 def broadcast_to(x, shape):
+    """x repeated along new leading axes and axes of size 1, to ``shape`` (NumPy's rules)."""
     shape = tuple(shape)
     if x.shape == shape:
         return x
@@ -156,5 +161,6 @@ def broadcast_to(x, shape):
 
 
 def sum_to(x, shape):
+    """The sum of x down to ``shape``: the inverse of broadcasting, used by the engine on gradients."""
     shape = tuple(shape)
     return x if x.shape == shape else SumTo.apply(x, shape=shape)

@@ -161,8 +161,8 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, x.shape[:start] + (middle,) + x.shape[end + 1 :])
 
 
-def _index_data(index):
-    """Tensors and lists inside an index become arrays (integer-array indexing)."""
+def index_arrays(index):
+    """The index with its Tensors and lists turned into arrays (for integer-array indexing)."""
     parts = index if isinstance(index, tuple) else (index,)
     out = []
     for p in parts:
@@ -175,7 +175,8 @@ def _index_data(index):
 
 
 def getitem(x, index):
-    index = _index_data(index)
+    """x[index] as an op: basic slices, integer arrays and boolean masks, as in NumPy."""
+    index = index_arrays(index)
     if x.device != "cpu":
         index = _on_device(index, x.device)
     try:

@@ -12,7 +12,7 @@ for diffusion models: their samples look visibly better with the EMA weights.
 
 import contextlib
 
-from ..autograd import no_grad
+from ..grad_mode import no_grad
 
 
 class EMA:

@@ -13,7 +13,7 @@ itself changes only through the Tensor in-place methods (``p.add_``), which bump
 counter, so a graph that saved the old values refuses to backward.
 """
 
-from .. import autograd, backend
+from .. import backend, grad_mode
 from ..tensor import Tensor
 
 
@@ -61,15 +61,15 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:  # a fresh array rather than zero_(): safe even if the old one is shared
-                    p.grad = Tensor._make(backend.array_module(p.grad.data).zeros_like(p.grad.data), False)
+                    p.grad = Tensor.wrap(backend.array_module(p.grad.data).zeros_like(p.grad.data))
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; ``closure`` re-computes and returns the loss."""
         loss = None
         if closure is not None:
-            with autograd.enable_grad():
+            with grad_mode.enable_grad():
                 loss = closure()
-        with autograd.no_grad():
+        with grad_mode.no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is not None:
@@ -124,4 +124,4 @@ def _like_param(value, p):
     if not backend.is_array(value):
         return value  # a step count or another plain number
     dtype = p.dtype if backend.is_floating(value.dtype) else value.dtype
-    return Tensor._make(backend.as_array(value, dtype=dtype, device=p.device).copy(), False)
+    return Tensor.wrap(backend.as_array(value, dtype=dtype, device=p.device).copy())

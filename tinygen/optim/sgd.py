@@ -30,7 +30,7 @@ class SGD(Optimizer):
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = Tensor._make(grad.copy(), False)
+                buf = state["momentum_buffer"] = Tensor.wrap(grad.copy())
             else:
                 buf.mul_(momentum).add_(grad, alpha=1.0 - group["dampening"])
             grad = grad + momentum * buf.data if group["nesterov"] else buf.data

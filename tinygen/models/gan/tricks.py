@@ -15,7 +15,7 @@ samples at once, the third keeps D smooth so G's gradient points toward the miss
                        layer is 1-Lipschitz and D cannot grow arbitrarily sharp.
 """
 
-from ...autograd import no_grad
+from ...grad_mode import no_grad
 from ...creation import randn
 from ...nn import Conv2d, Linear, Module
 from ...nn.functional import conv2d, linear

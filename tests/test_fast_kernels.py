@@ -1,0 +1,304 @@
+"""The fast tier: every fast kernel equals the reading-path function it replaces.
+
+Each comparison runs the reading function (``kernels.replaceable``'s ``.reading``) and the fast
+drop-in on the same float64 inputs and checks the values, the first derivatives of a random
+projection and the derivatives of that gradient (second order, through ``create_graph``).
+The registry test at the bottom fails when a kernel is registered without a case here.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygen as tg
+from tinygen import kernels, nn
+from tinygen.fast import adam as fast_adam
+from tinygen.fast import conv as fast_conv
+from tinygen.fast import memory
+from tinygen.nn import norm as reading_norm
+from tinygen.ops import activation as reading_activation
+from tinygen.ops import conv as reading_conv
+from tinygen.ops import linalg as reading_linalg
+from tinygen.optim import adam as reading_adam
+
+
+def assert_same_function(reading, fast, arrays, rtol=1e-9, atol=1e-10, second_order=True, seed=0):
+    """Values, first and second derivatives of reading(*tensors) and fast(*tensors) agree."""
+    rng = np.random.default_rng(seed)
+    results = []
+    for fn in (reading, fast):
+        xs = [tg.tensor(a, requires_grad=True) for a in arrays]
+        y = fn(*xs)
+        v = tg.tensor(rng.standard_normal(y.shape)) if not results else results[0][3]
+        grads = tg.grad((y * v).sum(), xs, create_graph=second_order)
+        second = []
+        if second_order:
+            u = [tg.tensor(np.random.default_rng(seed + 1).standard_normal(g.shape)) for g in grads]
+            total = sum(((g * w).sum() for g, w in zip(grads, u) if g.requires_grad), tg.tensor(0.0, dtype=tg.float64))
+            if total.requires_grad:
+                second = tg.grad(total, xs, allow_unused=True)
+        results.append((y.detach().numpy(), [g.detach().numpy() for g in grads],
+                        [None if s is None else s.numpy() for s in second], v))
+    (y0, g0, s0, _), (y1, g1, s1, _) = results
+    np.testing.assert_allclose(y1, y0, rtol=rtol, atol=atol, err_msg="forward")
+    for i, (a, b) in enumerate(zip(g1, g0)):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"gradient of input {i}")
+    for i, (a, b) in enumerate(zip(s1, s0)):
+        if a is None or b is None:
+            assert a is None or not a.any(), f"second derivative of input {i}: only one tier has it"
+            assert b is None or not b.any(), f"second derivative of input {i}: only one tier has it"
+        else:
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"second derivative of input {i}")
+
+
+def layout(a, kind):
+    """The same values in other memory: NCHW, channels-last (what fast convs return) or strided."""
+    if kind == "channels_last" and a.ndim == 4:
+        return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    if kind == "strided":
+        return np.repeat(a, 2, axis=-1)[..., ::2]
+    return a
+
+
+# ---------------------------------------------------------------- convolution
+@st.composite
+def conv_geometries(draw, transpose=False):
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    s = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    p = (draw(st.integers(0, 1)), draw(st.integers(0, 1)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    x_size = [draw(st.integers(max(1, di * (ki - 1) + 1 - 2 * pi), 6)) for ki, pi, di in zip(k, p, d)]
+    B, C, O = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    geom = reading_conv.Geometry(k, s, p, d, x_size)
+    return dict(geom=geom, B=B, C=C, O=O, bias=draw(st.booleans()), kind=draw(st.sampled_from(["contiguous", "channels_last", "strided"])),
+                seed=draw(st.integers(0, 2**16)))
+
+
+@given(conv_geometries())
+def test_fast_convolve_equals_the_reading_path(c):
+    rng = np.random.default_rng(c["seed"])
+    geom = c["geom"]
+    x = layout(rng.standard_normal((c["B"], c["C"], *geom.size)), c["kind"])
+    w = rng.standard_normal((c["O"], c["C"], *geom.kernel))
+    arrays = [x, w] + ([rng.standard_normal(c["O"])] if c["bias"] else [])
+    fn = lambda f: (lambda x, w, b=None: f(x, w, b, geom))  # noqa: E731
+    assert_same_function(fn(reading_conv.convolve.reading), fn(fast_conv.convolve), arrays, seed=c["seed"])
+
+
+@given(conv_geometries())
+def test_fast_convolve_transpose_equals_the_reading_path(c):
+    rng = np.random.default_rng(c["seed"])
+    geom = c["geom"]  # the convolution that maps the transpose's output (geom.size) back to its input
+    g = layout(rng.standard_normal((c["B"], c["O"], *geom.out)), c["kind"])
+    w = rng.standard_normal((c["O"], c["C"], *geom.kernel))
+    arrays = [g, w] + ([rng.standard_normal(c["C"])] if c["bias"] else [])
+    fn = lambda f: (lambda g, w, b=None: f(g, w, b, geom))  # noqa: E731
+    assert_same_function(fn(reading_conv.convolve_transpose.reading), fn(fast_conv.convolve_transpose), arrays,
+                         seed=c["seed"])
+
+
+@pytest.mark.parametrize("kernel, padding, dilation", [(3, 1, 1), (3, 0, 1), (2, 1, 1), (3, 2, 2), ((1, 3), (0, 1), (1, 2))])
+def test_stride1_transpose_as_full_convolution_equals_the_scatter(kernel, padding, dilation, monkeypatch):
+    """The fast stride-1 route of conv_transpose2d (a convolution with the flipped kernel) agrees
+    with its general route (one product per kernel offset, scattered back by col2im)."""
+    rng = np.random.default_rng(0)
+    g = tg.tensor(rng.standard_normal((2, 3, 6, 5)), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((3, 5, *reading_conv.pair(kernel, "kernel", "test"))), requires_grad=True)
+    with tg.use_fast_kernels(True):
+        routed = tg.nn.functional.conv_transpose2d(g, w, None, 1, padding, 0, 1, dilation)
+        assert fast_conv._full_geometry(routed.creator.geom, g.shape, w.shape) is not None  # that route ran
+        monkeypatch.setattr(fast_conv, "_full_geometry", lambda geom, g_shape, w_shape: None)
+        general = tg.nn.functional.conv_transpose2d(g, w, None, 1, padding, 0, 1, dilation)
+    np.testing.assert_allclose(routed.detach().numpy(), general.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 1), (2, 1)])
+def test_batch_sliced_columns_give_the_same_convolution(stride, padding, monkeypatch):
+    """When the columns exceed COLUMNS_BYTES, the fast conv runs slice by slice of the batch:
+    forward, the three gradients and a second derivative must not change (beyond rounding)."""
+    rng = np.random.default_rng(3)
+    x0, w0, b0 = rng.standard_normal((5, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    F = tg.nn.functional
+
+    def everything():
+        x, w, b = (tg.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        y = F.conv2d(x, w, b, stride, padding)
+        (gx,) = tg.grad((y * y).sum(), [x], create_graph=True)  # through conv_transpose2d
+        ((gx * gx).sum() + y.sum()).backward()
+        yd = tg.tensor(y.detach().numpy(), requires_grad=True)
+        yt = F.conv_transpose2d(yd, w, None, stride, padding)  # and its own backward (shared columns)
+        (yt * yt).sum().backward()
+        return [t.detach().numpy() for t in (y, gx, yt, x.grad, w.grad, b.grad, yd.grad)]
+
+    with tg.use_fast_kernels(True):
+        whole = everything()
+        geom = reading_conv.Geometry((3, 3), (stride,) * 2, (padding,) * 2, (1, 1), (6, 6))
+        assert len(fast_conv.batch_slices(x0, geom)) == 1
+        per_image = geom.out[0] * geom.out[1] * 9 * 3 * 8  # one float64 image's columns: each slice holds two
+        monkeypatch.setattr(fast_conv, "COLUMNS_BYTES", 2 * per_image)
+        assert len(fast_conv.batch_slices(x0, geom)) == 3
+        sliced = everything()
+    for a, b in zip(whole, sliced):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- GroupNorm, SiLU, the dense layer
+@st.composite
+def norm_cases(draw):
+    groups, per_group = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    spatial = draw(st.lists(st.integers(1, 4), min_size=0, max_size=2))
+    return dict(shape=(draw(st.integers(1, 3)), groups * per_group, *spatial), groups=groups,
+                kind=draw(st.sampled_from(["contiguous", "channels_last", "strided"])),
+                affine=draw(st.booleans()), seed=draw(st.integers(0, 2**16)))
+
+
+@given(norm_cases())
+def test_fast_group_norm_equals_the_reading_path(c):
+    rng = np.random.default_rng(c["seed"])
+    channels = c["shape"][1]
+    arrays = [layout(rng.standard_normal(c["shape"]) * 3 + 1, c["kind"])]
+    if c["affine"]:
+        arrays += [rng.standard_normal(channels), rng.standard_normal(channels)]
+    fn = lambda f: (lambda x, w=None, b=None: f(x, c["groups"], w, b, 1e-5))  # noqa: E731
+    assert_same_function(fn(reading_norm.normalize_groups.reading), fn(tg.fast.norm.normalize_groups), arrays,
+                         seed=c["seed"])
+
+
+def test_fast_group_norm_keeps_no_graph_unless_asked():
+    x = tg.randn(2, 4, 3, 3, dtype=tg.float64, requires_grad=True)
+    with tg.use_fast_kernels(True):
+        y = nn.functional.group_norm(x, 2)
+    assert type(y.creator).__name__ == "GroupNorm"
+    (dx,) = tg.grad(y, (x,), tg.randn(*y.shape, dtype=tg.float64))
+    assert not dx.requires_grad and tg.is_grad_enabled()
+
+
+@given(st.lists(st.integers(1, 4), min_size=0, max_size=3), st.integers(0, 2**16))
+def test_fast_silu_equals_the_reading_path(shape, seed):
+    x = np.random.default_rng(seed).standard_normal(shape) * 4
+    # sigmoid via tanh is only absolutely accurate (see fast/activation.py): compare with atol
+    assert_same_function(reading_activation.silu.reading, tg.fast.activation.silu, [x], rtol=1e-9, atol=1e-12, seed=seed)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 4, 3), (3,)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_fast_affine_equals_the_reading_path(shape, with_bias):
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal(shape), rng.standard_normal((2, 3))] + ([rng.standard_normal(2)] if with_bias else [])
+    assert_same_function(reading_linalg.affine.reading, tg.fast.linalg.affine, arrays)
+
+
+def test_fast_affine_weight_gradient_is_a_fresh_contiguous_array():
+    """dW = g^T x is computed in the weight's own layout, so nothing is copied into .grad."""
+    w = tg.randn(3, 5, requires_grad=True)
+    tg.fast.linalg.affine(tg.randn(8, 5), w).sum().backward()
+    assert w.grad.data.flags.c_contiguous and w.grad.dtype == tg.float32
+
+
+# ---------------------------------------------------------------- Adam
+def _adam_trajectory(step_fn, values, grads, **kw):
+    params = [tg.tensor(v.copy(), requires_grad=True) for v in values]
+    opt = tg.optim.Adam(params, lr=0.1, **kw)
+    original = reading_adam.adam_step
+    for step_grads in grads:
+        for p, g in zip(params, step_grads):
+            p.grad = tg.tensor(g)
+        reading_adam.adam_step = step_fn
+        try:
+            opt.step()
+        finally:
+            reading_adam.adam_step = original
+    return [p.detach().numpy() for p in params]
+
+
+def _adam_problem(dtype=np.float32):
+    rng = np.random.default_rng(0)
+    shapes = [(), (5,), (7, 3), (4, 3, 2)]
+    values = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    values.append(np.asfortranarray(rng.standard_normal((6, 5)).astype(dtype)))  # column-major
+    grads = [[rng.standard_normal(v.shape).astype(dtype) for v in values] for _ in range(4)]
+    return values, grads
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(weight_decay=0.1, amsgrad=True), dict(maximize=True)])
+def test_fast_adam_equals_the_reading_path(kw):
+    # the same equations in another arithmetic order: equal to float32 rounding
+    values, grads = _adam_problem()
+    for fast, plain in zip(_adam_trajectory(fast_adam.adam_step, values, grads, **kw),
+                           _adam_trajectory(reading_adam.adam_step.reading, values, grads, **kw)):
+        np.testing.assert_allclose(fast, plain, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(weight_decay=0.1, amsgrad=True), dict(maximize=True)])
+def test_fast_adam_in_blocks_of_rows_is_bit_identical_to_whole_arrays(monkeypatch, kw):
+    # blocking only changes which values are in cache, never the arithmetic: the same bits
+    values, grads = _adam_problem()
+    monkeypatch.setattr(fast_adam, "BLOCK", 2)
+    assert len(fast_adam._row_blocks((7, 3))) == 7  # one row of 3 values per block
+    blocked = _adam_trajectory(fast_adam.adam_step, values, grads, **kw)
+    monkeypatch.setattr(fast_adam, "BLOCK", 10**9)
+    for a, b in zip(blocked, _adam_trajectory(fast_adam.adam_step, values, grads, **kw)):
+        np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- the switch and the registry
+EQUALITY_TESTS = {
+    "tinygen.ops.conv.convolve": test_fast_convolve_equals_the_reading_path,
+    "tinygen.ops.conv.convolve_transpose": test_fast_convolve_transpose_equals_the_reading_path,
+    "tinygen.nn.norm.normalize_groups": test_fast_group_norm_equals_the_reading_path,
+    "tinygen.ops.activation.silu": test_fast_silu_equals_the_reading_path,
+    "tinygen.ops.linalg.affine": test_fast_affine_equals_the_reading_path,
+    "tinygen.optim.adam.adam_step": test_fast_adam_equals_the_reading_path,
+}
+
+
+def test_every_fast_kernel_has_an_equality_test():
+    assert set(kernels.registered()) == set(EQUALITY_TESTS)
+
+
+def test_the_switch_chooses_the_tier():
+    x = tg.randn(3, 4, requires_grad=True)
+    with tg.use_fast_kernels(False):
+        assert not tg.fast_kernels_enabled()
+        assert type(nn.functional.silu(x).creator).__name__ == "Mul"  # x * sigmoid(x)
+        with tg.use_fast_kernels(True):
+            assert type(nn.functional.silu(x).creator).__name__ == "SiLU"
+        assert not tg.fast_kernels_enabled()
+
+
+def test_environment_variable_turns_the_fast_tier_off():
+    code = "import tinygen as tg; print(tg.fast_kernels_enabled())"
+    env = {"TINYGEN_FAST_KERNELS": "0", "PATH": ""}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_import_changes_nothing_outside_tinygen():
+    """No malloc tuning (no libc loaded through ctypes), no environment or thread-pool change."""
+    code = """
+import ctypes, os, numpy, threadpoolctl  # numpy first: its own BLAS pool is not tinygen's doing
+env, pools = dict(os.environ), threadpoolctl.threadpool_info()
+loaded = []
+real_cdll = ctypes.CDLL
+ctypes.CDLL = lambda *a, **k: loaded.append(a) or real_cdll(*a, **k)
+import tinygen
+assert not loaded, loaded
+assert dict(os.environ) == env
+assert [p["num_threads"] for p in threadpoolctl.threadpool_info()] == [p["num_threads"] for p in pools]
+print("clean")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "clean", out.stderr
+
+
+def test_keep_freed_memory_is_an_explicit_call_and_can_be_turned_off(monkeypatch):
+    import ctypes.util
+
+    glibc = sys.platform.startswith("linux") and (ctypes.util.find_library("c") or "").startswith("libc.so")
+    assert memory.keep_freed_memory() is bool(glibc)  # mallopt accepted both settings
+    monkeypatch.setenv("TINYGEN_KEEP_FREED_MEMORY", "0")
+    assert memory.keep_freed_memory() is False

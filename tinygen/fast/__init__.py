@@ -1,0 +1,22 @@
+"""The fast tier: measured speed-ups, each a drop-in for one reading-path function.
+
+Importing this package registers every fast kernel with ``tinygen.kernels`` (``import tinygen``
+does it); ``tg.use_fast_kernels(False)`` or ``TINYGEN_FAST_KERNELS=0`` sets them all aside.
+
+    kernel                     replaces (reading path)            file
+    channels-last conv         ops.conv.convolve                  conv.py
+    channels-last conv^T       ops.conv.convolve_transpose        conv.py
+    one-op GroupNorm           nn.norm.normalize_groups           norm.py
+    one-op SiLU                ops.activation.silu                activation.py
+    one-op dense layer         ops.linalg.affine                  linalg.py
+    blocked in-place Adam      optim.adam.adam_step               adam.py
+
+``keep_freed_memory()`` (memory.py) is a process setting, not a kernel: it changes how glibc's
+malloc behaves for the whole process, so tinygen never calls it on import; the demos and
+benchmarks do.
+"""
+
+from . import activation, adam, conv, linalg, norm
+from .memory import keep_freed_memory
+
+__all__ = ["activation", "adam", "conv", "keep_freed_memory", "linalg", "norm"]
