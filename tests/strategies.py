@@ -127,9 +127,9 @@ def as_layout(values, layout, device="cpu"):
 
 
 def make_tensor(values, layout="contiguous", dtype=tg.float64, device="cpu", requires_grad=True):
-    """A Tensor holding ``values`` in the given layout (tg.tensor keeps the view it is given)."""
+    """A Tensor holding ``values`` in the given layout (Tensor.wrap keeps the view it is given)."""
     data = as_layout(np.asarray(values, dtype=dtype), layout, device)
-    return tg.tensor(data, dtype=dtype, requires_grad=requires_grad)
+    return tg.Tensor.wrap(data, requires_grad=requires_grad)
 
 
 def is_contiguous(array):

@@ -72,7 +72,7 @@ class NanGradient(Function):
         return x.copy()
 
     def backward(self, g):
-        return tg.Tensor.wrap(g.data * float("nan"))
+        return tg.Tensor.wrap(g.array * float("nan"))
 
 
 def test_nan_returned_by_a_backward_is_caught():

@@ -226,7 +226,7 @@ def _graph_with_intermediate():
     x = leaf([0.5, 1.0, 1.5])
     y = x * 2.0
     loss = (y * y).sum()  # Mul saves y for its backward
-    return x, loss, weakref.ref(y), weakref.ref(y.data), loss.creator
+    return x, loss, weakref.ref(y), weakref.ref(y.array), loss.creator
 
 
 def test_backward_releases_saved_tensors():
@@ -422,13 +422,13 @@ def test_inplace_on_a_leaf_requiring_grad():
     x = leaf([1.0, 2.0])
     with pytest.raises(RuntimeError, match="mul_.*leaf.*no_grad"):
         x.mul_(2.0)
-    assert x._version == 0
+    assert x.version == 0
     y = (x * x).sum()
     with tg.no_grad():
         x.mul_(2.0)
         x.add_(tg.ones(2, dtype=tg.float64), alpha=0.5)
     np.testing.assert_allclose(x.detach().numpy(), [2.5, 4.5])
-    assert x._version == 2
+    assert x.version == 2
     with pytest.raises(RuntimeError, match="Mul needs input"):
         y.backward()
 
@@ -448,7 +448,7 @@ def test_inplace_write_of_a_value_that_requires_grad_is_refused():
 def test_mixing_devices_names_the_op_and_both_devices(monkeypatch):
     # without a GPU, pretend: CuPy "loaded", and b's array reported as living on "cuda"
     a, b, column = tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0]), tg.tensor([[3.0], [4.0]])
-    on_gpu = {id(b.data), id(column.data)}
+    on_gpu = {id(b.array), id(column.array)}
     real_device_of = tg.backend.device_of
     monkeypatch.setattr(tg.backend, "gpu_in_use", lambda: True)
     monkeypatch.setattr(tg.backend, "device_of", lambda arr: "cuda" if id(arr) in on_gpu else real_device_of(arr))

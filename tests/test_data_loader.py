@@ -54,7 +54,7 @@ def test_tensors_are_accepted_as_data():
 def test_batches_are_copies():
     images, labels = _dataset(4)
     x, _ = next(iter(DataLoader((images, labels), batch_size=2)))
-    x.data[...] = -1.0
+    x.array[...] = -1.0
     assert images.min() == 0.0
 
 

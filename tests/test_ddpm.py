@@ -115,7 +115,7 @@ class GaussianOracle:
         self.abar, self.m, self.s = diffusion.alphas_cumprod, m, s
 
     def __call__(self, x, t, y=None):
-        ab = self.abar[t.data].reshape(-1, 1)
+        ab = self.abar[t.array].reshape(-1, 1)
         # x_t ~ N(sqrt(ab) m, ab s^2 + 1 - ab);  E[eps | x_t] = sqrt(1 - ab) (x_t - sqrt(ab) m) / (ab s^2 + 1 - ab)
         return (1.0 - ab).sqrt() * (x - ab.sqrt() * self.m) / (ab * self.s**2 + 1.0 - ab)
 

@@ -196,7 +196,7 @@ def test_fast_affine_weight_gradient_is_a_fresh_contiguous_array():
     """dW = g^T x is computed in the weight's own layout, so nothing is copied into .grad."""
     w = tg.randn(3, 5, requires_grad=True)
     tg.fast.linalg.affine(tg.randn(8, 5), w).sum().backward()
-    assert w.grad.data.flags.c_contiguous and w.grad.dtype == tg.float32
+    assert w.grad.array.flags.c_contiguous and w.grad.dtype == tg.float32
 
 
 # ---------------------------------------------------------------- Adam

@@ -26,7 +26,7 @@ class SquareWithConstantSlope(Function):
         return x * x
 
     def backward(self, g):
-        return g * tg.Tensor.wrap(2.0 * self.inputs[0].data)
+        return g * tg.Tensor.wrap(2.0 * self.inputs[0].array)
 
 
 class Square(Function):

@@ -22,7 +22,7 @@ def check_matches(op, outputs, expected, rtol, atol):
     outputs, expected = as_tuple(outputs), as_tuple(expected)
     assert len(outputs) == len(expected), f"{op.name}: {len(outputs)} outputs, expected {len(expected)}"
     for out, want in zip(outputs, expected):
-        got = tg.backend.to_host(out.data)
+        got = tg.backend.to_host(out.array)
         want = np.asarray(want)
         assert got.shape == want.shape, f"{op.name}: shape {got.shape}, NumPy gives {want.shape}"
         if np.issubdtype(want.dtype, np.integer):  # indices from max(dim)
@@ -80,5 +80,5 @@ def test_layouts_arrive_as_asked(layout, values):
     # A transpose only changes the layout when two axes have more than one element.
     reordered = sum(n > 1 for n in values.shape) >= 2
     expected_contiguous = layout == "contiguous" or (layout == "transposed" and not reordered and values.ndim >= 2)
-    assert is_contiguous(t.data) == expected_contiguous
-    np.testing.assert_array_equal(t.data, values)
+    assert is_contiguous(t.array) == expected_contiguous
+    np.testing.assert_array_equal(t.array, values)

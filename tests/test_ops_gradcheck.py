@@ -60,7 +60,7 @@ def test_matmul_batch_broadcasting(shape_a, shape_b):
     a = make_tensor(rng.standard_normal(shape_a))
     b = make_tensor(rng.standard_normal(shape_b))
     out = a @ b
-    np.testing.assert_allclose(out.data, np.matmul(a.data, b.data), rtol=1e-12)
+    np.testing.assert_allclose(out.array, np.matmul(a.array, b.array), rtol=1e-12)
     assert tg.gradcheck(tg.matmul, (a, b))
     assert tg.gradgradcheck(tg.matmul, (a, b))
 
@@ -68,25 +68,25 @@ def test_matmul_batch_broadcasting(shape_a, shape_b):
 def test_repeated_integer_index_gradients_add():
     x = make_tensor(np.arange(4.0))
     x[[0, 0, 2, 0]].sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(x.grad.array, [3.0, 0.0, 1.0, 0.0])
 
     y = make_tensor(np.zeros((2, 3)))
     (y[[1, 1, 0], [2, 2, 0]] * tg.tensor([1.0, 10.0, 100.0], dtype=tg.float64)).sum().backward()
-    np.testing.assert_array_equal(y.grad.data, [[100.0, 0.0, 0.0], [0.0, 0.0, 11.0]])
+    np.testing.assert_array_equal(y.grad.array, [[100.0, 0.0, 0.0], [0.0, 0.0, 11.0]])
 
 
 def test_boolean_mask_gradient_lands_on_selected():
     x = make_tensor(np.array([[1.0, -2.0], [-3.0, 4.0]]))
     (x[x > 0] * 2.0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[2.0, 0.0], [0.0, 2.0]])
+    np.testing.assert_array_equal(x.grad.array, [[2.0, 0.0], [0.0, 2.0]])
 
 
 def test_max_dim_gradient_goes_to_the_winner_only():
     x = make_tensor(np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]]))
     values, indices = x.max(dim=1)
-    np.testing.assert_array_equal(indices.data, [1, 0])
+    np.testing.assert_array_equal(indices.array, [1, 0])
     values.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(x.grad.array, [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 
 
 # ---------------------------------------------------------------- gradcheck catches a wrong backward
@@ -162,7 +162,7 @@ def test_gradgradcheck_catches_a_wrong_second_derivative():
 
         def backward(self, g):
             x = self.inputs[0]
-            return g * tg.Tensor.wrap(3.0 * x.data**2)
+            return g * tg.Tensor.wrap(3.0 * x.array**2)
 
     x = make_tensor(np.array([0.5, -1.5]))
     assert tg.gradcheck(FirstOrderOnly.apply, x)
@@ -189,4 +189,4 @@ def test_pow_with_a_constant_tensor_exponent_allows_negative_bases():
     """Only the base needs a gradient, so log(base) (NaN here) must never be computed."""
     x = make_tensor(np.array([-2.0, 0.0, 3.0]))
     (x ** tg.tensor(2.0, dtype=tg.float64)).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [-4.0, 0.0, 6.0])
+    np.testing.assert_array_equal(x.grad.array, [-4.0, 0.0, 6.0])

@@ -116,7 +116,7 @@ def test_load_places_tensors_on_the_device(tmp_path):
 
 @pytest.mark.gpu
 def test_save_from_gpu_and_load_to_gpu(tmp_path):
-    tg.save({"w": tg.ones(2, device="cuda"), "a": tg.zeros(2, device="cuda").data}, tmp_path / "c.npz")
+    tg.save({"w": tg.ones(2, device="cuda"), "a": tg.zeros(2, device="cuda").array}, tmp_path / "c.npz")
     back = tg.load(tmp_path / "c.npz", device="cuda")
     assert back["w"].device == "cuda" and back["w"].sum().item() == 2.0
     assert tg.load(tmp_path / "c.npz", device="cpu")["w"].device == "cpu"

@@ -123,9 +123,9 @@ def test_to_dtype_is_differentiable():
 def test_detach_shares_memory_and_clone_copies():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     d = x.detach()
-    assert not d.requires_grad and d.data is x.data
+    assert not d.requires_grad and d.array is x.array
     c = x.clone()
-    assert c.requires_grad and c.creator is not None and c.data is not x.data
+    assert c.requires_grad and c.creator is not None and c.array is not x.array
     (c * 3.0).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
 

@@ -20,12 +20,12 @@ def compare(tg_fn, torch_fn, *arrays, rtol=1e-10, atol=1e-12):
     ours = [tg.tensor(a, dtype=tg.float64, requires_grad=True) for a in arrays]
     theirs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
     out, ref = tg_fn(*ours), torch_fn(*theirs)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=rtol, atol=atol, err_msg="forward")
+    np.testing.assert_allclose(out.array, ref.detach().numpy(), rtol=rtol, atol=atol, err_msg="forward")
     v = np.random.default_rng(1).standard_normal(out.shape)
     (out * tg.tensor(v, dtype=tg.float64)).sum().backward()
     (ref * torch.tensor(v)).sum().backward()
     for i, (a, b) in enumerate(zip(ours, theirs)):
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=rtol, atol=atol, err_msg=f"gradient {i}")
+        np.testing.assert_allclose(a.grad.array, b.grad.numpy(), rtol=rtol, atol=atol, err_msg=f"gradient {i}")
 
 
 def randn(*shape):
@@ -97,7 +97,7 @@ def tie_gradients(reduce_tg, reduce_torch):
     theirs = torch.tensor(TIES, requires_grad=True)
     reduce_tg(ours).sum().backward()
     reduce_torch(theirs).sum().backward()
-    return ours.grad.data, theirs.grad.numpy()
+    return ours.grad.array, theirs.grad.numpy()
 
 
 def test_ties_full_max_and_amax_split_evenly_in_both():
@@ -117,4 +117,4 @@ def test_ties_max_with_dim_differs_from_torch():
     np.testing.assert_allclose(theirs.sum(axis=1), [1.0, 1.0])
     assert set(np.unique(theirs)) <= {0.0, 1.0}, "PyTorch gives one winner all of it"
     t = tg.tensor(TIES, dtype=tg.float64)
-    np.testing.assert_array_equal(t.max(1).indices.data, torch.tensor(TIES).max(1).indices.numpy())
+    np.testing.assert_array_equal(t.max(1).indices.array, torch.tensor(TIES).max(1).indices.numpy())

@@ -27,6 +27,7 @@ from .creation import (
     arange,
     empty,
     eye,
+    from_numpy,
     full,
     full_like,
     linspace,

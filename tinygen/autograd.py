@@ -95,11 +95,14 @@ class Function:
     During backward, ``self.inputs`` holds the input Tensors and ``self.output`` the result.
     A subclass whose backward never reads its inputs' values sets ``uses_inputs = False``;
     one that reads its own output sets ``uses_output = True``. The engine uses these to
-    refuse a backward after one of those tensors was modified in place.
+    refuse a backward after one of those tensors was modified in place. An op whose result
+    can be a view of its first input's memory (reshape, permute, slicing) sets ``view = True``:
+    the result then shares that input's version counter.
     """
 
     uses_inputs = True
     uses_output = False
+    view = False
 
     def __init__(self, **params):
         self.__dict__.update(params)
@@ -110,19 +113,21 @@ class Function:
         fn = cls(**params)
         if len(inputs) > 1 and backend.gpu_in_use():  # all tensors are on the CPU otherwise
             _check_same_device(cls.__name__, inputs)
-        out = fn.forward(*[t.data for t in inputs])
+        out = fn.forward(*[t.array for t in inputs])
         needs_input_grad = tuple([t.requires_grad for t in inputs])
         requires_grad = grad_mode.is_grad_enabled() and True in needs_input_grad
         result = Tensor.wrap(out, requires_grad)
+        if fn.view and backend.array_module(out).may_share_memory(out, inputs[0].array):
+            result.version_counter = inputs[0].version_counter  # an alias: in-place changes to either show in both
         if _anomaly_enabled:
             fn.created_at = _user_frame()
-            _check_finite(result.data, "forward output", fn)
+            _check_finite(result.array, "forward output", fn)
         if requires_grad:
             fn.inputs = inputs
             fn.needs_input_grad = needs_input_grad
-            fn.input_versions = tuple([t._version for t in inputs])
+            fn.input_versions = tuple([t.version for t in inputs])
             fn._output = weakref.ref(result)  # weak: the output already holds this Function
-            fn.output_version = 0  # a new tensor starts at version 0
+            fn.output_version = result.version
             result.creator = fn
         return result
 
@@ -193,7 +198,7 @@ def _check_versions(fn):
     """Refuse a backward whose saved tensors (or whose result) changed in place since the op ran."""
     if fn.uses_inputs:
         for i, (t, v) in enumerate(zip(fn.inputs, fn.input_versions)):
-            if t._version != v:
+            if t.version != v:
                 raise RuntimeError(
                     f"{type(fn).__name__} needs input {i} of shape {t.shape} for its backward, but that "
                     "tensor was modified in place after the op used it; work on a copy (x.clone()) instead"
@@ -201,7 +206,7 @@ def _check_versions(fn):
     out = fn.output
     # checked for every op: in-place updates are not recorded, so the gradient formula of an op
     # whose result was changed afterwards no longer describes that tensor
-    if out is not None and out._version != fn.output_version:
+    if out is not None and out.version != fn.output_version:
         raise RuntimeError(
             f"{type(fn).__name__}: its output of shape {out.shape} was modified in place after the op "
             "computed it, and in-place updates are not recorded in the graph; write y = y * 2 instead "
@@ -219,10 +224,10 @@ def _owned(g, handed_out):
     Backward may hand the same array to two leaves (``a + b``) or a read-only broadcast view
     (``x.sum()``); optimisers and clip_grad_norm_ update ``.grad`` in place, so copy those.
     """
-    data = g.data
+    data = g.array
     if id(data) in handed_out or data.base is not None:  # a view (broadcast, reshape) shares memory
         g = g.clone() if g.requires_grad else Tensor.wrap(data.copy(), False)
-    handed_out.add(id(g.data))
+    handed_out.add(id(g.array))
     return g
 
 
@@ -266,7 +271,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 fn.release()  # free saved arrays as soon as they have served
 
         if inputs is None:
-            handed_out = {id(g.data) for g in root_grads}  # the caller's gradient= stays theirs
+            handed_out = {id(g.array) for g in root_grads}  # the caller's gradient= stays theirs
             for leaf in leaves:
                 g = grads.get(id(leaf))
                 if g is not None:
@@ -287,7 +292,7 @@ def _backward_one(fn, g, grads):
         if gi.shape != t.shape:  # undo broadcasting, here and only here
             gi = gi.sum_to(t.shape)  # an op of tinygen/ops/reduce.py
         if _anomaly_enabled:
-            _check_finite(gi.data, "backward (gradient of an input)", fn)
+            _check_finite(gi.array, "backward (gradient of an input)", fn)
         _accumulate(grads, id(t.creator) if t.creator else id(t), gi)
 
 
@@ -324,12 +329,12 @@ def _root_grads(outputs, grad_outputs):
                 "graph; did you create it under no_grad, detach it, or forget requires_grad=True?"
             )
         if g is None:
-            if out.data.size != 1:
+            if out.array.size != 1:
                 raise RuntimeError(
                     f"backward: the output has shape {out.shape}; a gradient can be implied only "
                     "for a single-element output, so pass gradient= (a tensor of that shape)"
                 )
-            g = Tensor.wrap(backend.array_module(out.data).ones_like(out.data), False)
+            g = Tensor.wrap(backend.array_module(out.array).ones_like(out.array), False)
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=out.dtype, device=out.device)
         if g.shape != out.shape:

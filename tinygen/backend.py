@@ -15,6 +15,7 @@ import os
 import numpy
 
 DEVICES = ("cpu", "cuda")
+numpy_ndarray = numpy.ndarray  # the host array type, for checks outside this module
 
 # dtypes, re-exported as tg.float32 and friends; they are NumPy dtype objects
 # (CuPy uses the same ones).
@@ -84,6 +85,7 @@ def check_device(device):
 
 
 def default_device():
+    """Where new tensors go when no device is given: set_default_device's, else $TINYGEN_DEVICE, else "cpu"."""
     global _default_device
     if _default_device is None:
         _default_device = check_device(os.environ.get("TINYGEN_DEVICE", "cpu"))
@@ -109,20 +111,26 @@ def array_module(array):
 
 
 def device_of(array):
+    """"cpu" for a NumPy array, "cuda" for a CuPy one."""
     return "cpu" if array_module(array) is numpy else "cuda"
 
 
 def is_array(obj):
+    """True for a NumPy array, or a CuPy array once CuPy is loaded."""
     return isinstance(obj, numpy.ndarray) or (_cupy is not None and isinstance(obj, _cupy.ndarray))
 
 
-def as_array(data, dtype=None, device="cpu"):
-    """Any array-like (list, scalar, NumPy or CuPy array) as an array on ``device``."""
+def as_array(data, dtype=None, device="cpu", copy=False):
+    """Any array-like (list, scalar, NumPy or CuPy array) as an array on ``device``.
+
+    Without ``copy`` an array already of that device and dtype comes back as it is.
+    """
     if device == "cpu":
         if _cupy is not None and isinstance(data, _cupy.ndarray):
             data = data.get()
-        return numpy.asarray(data, dtype=dtype)
-    return _load_cupy().asarray(data, dtype=dtype)
+        return numpy.array(data, dtype=dtype, copy=True) if copy else numpy.asarray(data, dtype=dtype)
+    cupy = _load_cupy()
+    return cupy.array(data, dtype=dtype, copy=True) if copy else cupy.asarray(data, dtype=dtype)
 
 
 def as_strided(array, shape, strides):
@@ -152,10 +160,12 @@ def dtype(obj):
 
 
 def is_floating(dt):
+    """True for a floating dtype (float16, float32, float64)."""
     return numpy.dtype(dt).kind == "f"  # what numpy.issubdtype(dt, numpy.floating) says, 10x faster
 
 
 def result_dtype(*dtypes):
+    """The dtype NumPy's promotion rules give a mix of these dtypes (or arrays): float32 and float64 -> float64."""
     return numpy.result_type(*dtypes)
 
 
@@ -181,6 +191,7 @@ def get_rng_state():
 
 
 def set_rng_state(state):
+    """Restore what get_rng_state saved: the seed, and the CPU generator's exact position (a GPU one restarts)."""
     manual_seed(state["seed"])
     generator("cpu").bit_generator.state = state["cpu"]
 

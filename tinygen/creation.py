@@ -5,8 +5,15 @@ from .tensor import Tensor
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
-    """A new tensor from a list, a number or an array; Python floats become float32."""
+    """A new tensor with a copy of a list, a number or an array; Python floats become float32."""
     return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def from_numpy(array):
+    """A CPU tensor on the NumPy array's own memory: changes to one show in the other."""
+    if not isinstance(array, backend.numpy_ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor.wrap(array)
 
 
 def _shape(size):
@@ -23,22 +30,27 @@ def _new(make, dtype, device, requires_grad):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))`` has shape (2, 3); float32 unless ``dtype`` is given."""
     return _new(lambda xp, dt: xp.zeros(_shape(size), dtype=dt), dtype, device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))`` has shape (2, 3); float32 unless ``dtype`` is given."""
     return _new(lambda xp, dt: xp.ones(_shape(size), dtype=dt), dtype, device, requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of shape ``size`` (a tuple) filled with ``fill_value``; float32 unless ``dtype`` is given."""
     return _new(lambda xp, dt: xp.full(tuple(size), fill_value, dtype=dt), dtype, device, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
+    """PyTorch's name for a tensor to be overwritten; here it is ``zeros``, so it never holds garbage."""
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """The (n, m) identity matrix (m = n by default): ones on the diagonal, zeros elsewhere."""
     return _new(lambda xp, dt: xp.eye(n, m, dtype=dt), dtype, device, requires_grad)
 
 
@@ -47,16 +59,19 @@ def _like(x, dtype, device):
 
 
 def zeros_like(x, dtype=None, device=None, requires_grad=False):
+    """Zeros with x's shape, and x's dtype and device unless given."""
     dtype, device = _like(x, dtype, device)
     return zeros(x.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def ones_like(x, dtype=None, device=None, requires_grad=False):
+    """Ones with x's shape, and x's dtype and device unless given."""
     dtype, device = _like(x, dtype, device)
     return ones(x.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+    """``fill_value`` everywhere, with x's shape, and x's dtype and device unless given."""
     dtype, device = _like(x, dtype, device)
     return full(x.shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
@@ -72,6 +87,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """``steps`` evenly spaced values from start to end, both included: shape (steps,), float32 by default."""
     return _new(lambda xp, dt: xp.linspace(start, end, steps, dtype=dt), dtype, device, requires_grad)
 
 
@@ -119,10 +135,12 @@ def randperm(n, device=None):
 
 
 def randn_like(x, dtype=None, device=None):
+    """Standard normal samples with x's shape, and x's dtype and device unless given."""
     dtype, device = _like(x, dtype, device)
     return randn(x.shape, dtype=dtype, device=device)
 
 
 def rand_like(x, dtype=None, device=None):
+    """Uniform samples on [0, 1) with x's shape, and x's dtype and device unless given."""
     dtype, device = _like(x, dtype, device)
     return rand(x.shape, dtype=dtype, device=device)

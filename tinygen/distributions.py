@@ -71,10 +71,12 @@ class Normal:
 
     @property
     def mean(self):
+        """The mean, ``loc`` itself."""
         return self.loc
 
     @property
     def variance(self):
+        """sigma^2 = exp(logvar), elementwise, shaped like loc."""
         return self.logvar.exp()
 
     def rsample(self, sample_shape=()):
@@ -88,6 +90,7 @@ class Normal:
         return self.loc + self.scale * eps
 
     def sample(self, sample_shape=()):
+        """A draw with no gradient path: ``rsample`` detached, shape sample_shape + loc.shape."""
         return self.rsample(sample_shape).detach()
 
     def log_prob(self, x):
@@ -120,6 +123,7 @@ class Bernoulli:
 
     @property
     def probs(self):
+        """p = sigmoid(logits), the probability of a 1, shaped like logits; also the ``mean``."""
         return self.logits.sigmoid()
 
     mean = probs
@@ -132,9 +136,10 @@ class Bernoulli:
         return self.logits * x - softplus(self.logits)
 
     def sample(self, sample_shape=()):
+        """0/1 draws in the logits' dtype, 1 with probability p: shape sample_shape + logits.shape, no gradient."""
         shape = _shape(sample_shape) + tuple(self.logits.shape)
         u = rand(shape, dtype=self.logits.dtype, device=self.logits.device)
-        return Tensor.wrap((u.data < self.probs.data).astype(self.logits.dtype))
+        return Tensor.wrap((u.array < self.probs.array).astype(self.logits.dtype))
 
 
 # ---------------------------------------------------------------- categorical
@@ -147,13 +152,14 @@ class Categorical:
 
     @property
     def probs(self):
+        """softmax(logits) over the last axis: (..., K), each row summing to 1."""
         return softmax(self.logits, -1)
 
     def log_prob(self, index):
         """log p[index]; ``index`` holds integer classes, shape logits.shape[:-1]."""
-        xp = backend.array_module(self.logits.data)
+        xp = backend.array_module(self.logits.array)
         k = self.logits.shape[-1]
-        onehot = Tensor.wrap(xp.eye(k, dtype=self.logits.dtype)[index.data if isinstance(index, Tensor) else index])
+        onehot = Tensor.wrap(xp.eye(k, dtype=self.logits.dtype)[index.array if isinstance(index, Tensor) else index])
         return (self.log_probs * onehot).sum(-1)
 
     def sample(self, sample_shape=()):
@@ -163,6 +169,7 @@ class Categorical:
         return (self.logits.detach() + g).argmax(-1)
 
     def entropy(self):
+        """H = -sum_k p_k log p_k over the last axis, in nats: (...,)."""
         return -(self.probs * self.log_probs).sum(-1)
 
     def kl_uniform(self):
@@ -173,7 +180,7 @@ class Categorical:
 def gumbel_noise(shape, dtype=None, device=None):
     """g = -log(-log u), u ~ U(0, 1): standard Gumbel samples (u kept inside (0, 1))."""
     u = rand(shape, dtype=dtype, device=device)
-    xp = backend.array_module(u.data)
+    xp = backend.array_module(u.array)
     tiny = float(xp.finfo(u.dtype).tiny)
     u = u.clamp(tiny, 1.0 - float(xp.finfo(u.dtype).eps))
     return -((-(u.log())).log())
@@ -181,7 +188,7 @@ def gumbel_noise(shape, dtype=None, device=None):
 
 def one_hot(index, num_classes, dtype=None):
     """Integer classes (...) -> (..., num_classes) float rows with a single 1 (no gradient)."""
-    data = index.data if isinstance(index, Tensor) else index
+    data = index.array if isinstance(index, Tensor) else index
     xp = backend.array_module(data)
     return Tensor.wrap(xp.eye(num_classes, dtype=dtype or backend.float32)[data])
 
@@ -198,7 +205,7 @@ def gumbel_softmax(logits, tau=1.0, hard=False):
     y = softmax((logits + g) / float(tau), -1)
     if not hard:
         return y
-    y_hard = one_hot(y.data.argmax(-1), logits.shape[-1], logits.dtype)
+    y_hard = one_hot(y.array.argmax(-1), logits.shape[-1], logits.dtype)
     return y_hard - y.detach() + y
 
 
@@ -209,4 +216,5 @@ class RelaxedOneHotCategorical:
         self.temperature, self.logits = float(temperature), logits
 
     def rsample(self, hard=False):
+        """A relaxed one-hot sample (..., K), differentiable in the logits; ``hard=True``: straight-through."""
         return gumbel_softmax(self.logits, self.temperature, hard)

@@ -84,7 +84,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
         analytic = list(autograd.grad(s, wrt, allow_unused=True))
 
     for position, (i, x, g) in enumerate(zip(checked, wrt, analytic)):
-        xp = backend.array_module(x.data)
+        xp = backend.array_module(x.array)
         if g is None:
             g_data = xp.zeros(x.shape, dtype=x.dtype)
         else:
@@ -92,7 +92,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
                 return _fail(raise_exception,
                     f"gradcheck: the analytic gradient for input {i} of {what} has shape {g.shape}, "
                     f"but the input has shape {x.shape}")
-            g_data = g.data
+            g_data = g.array
         numeric = _numeric_gradient(fn, inputs, x, weights, eps)
         diff = xp.abs(g_data - numeric)
         tolerance = atol + rtol * xp.abs(numeric)
@@ -112,17 +112,17 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
 
 def _numeric_gradient(fn, inputs, x, weights, eps):
     """Central differences of s = sum(f * v), one element of x at a time (x is restored)."""
-    xp = backend.array_module(x.data)
-    if not x.data.flags.writeable:
-        x.data = x.data.copy()
+    xp = backend.array_module(x.array)
+    if not x.array.flags.writeable:
+        x.array = x.array.copy()
     numeric = xp.zeros(x.shape, dtype=x.dtype)
     for index in _ndindex(x.shape):
-        original = x.data[index].item()
-        x.data[index] = original + eps
+        original = x.array[index].item()
+        x.array[index] = original + eps
         plus = _projection(_as_tuple(fn(*inputs)), weights)
-        x.data[index] = original - eps
+        x.array[index] = original - eps
         minus = _projection(_as_tuple(fn(*inputs)), weights)
-        x.data[index] = original
+        x.array[index] = original
         numeric[index] = (plus.item() - minus.item()) / (2 * eps)
     return numeric
 

@@ -57,6 +57,7 @@ class Progress:
         return len(self.iterable)
 
     def update(self, n=1):
+        """Advance the bar by n steps (for a bar made with ``total=`` rather than an iterable)."""
         if self._bar is not None:
             self._bar.update(n)
 
@@ -75,6 +76,7 @@ class Progress:
         self._bar.set_postfix({k: _number(v) for k, v in self._values.items()}, refresh=False)
 
     def close(self):
+        """Show the last values and close the bar; closing twice is harmless."""
         if self._bar is not None:
             self._show(force=True)
             self._bar.close()

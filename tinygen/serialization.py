@@ -55,7 +55,7 @@ def _encode(obj, key, arrays):
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, Tensor) or backend.is_array(obj):
-        array = backend.to_host(obj.data if isinstance(obj, Tensor) else obj)
+        array = backend.to_host(obj.array if isinstance(obj, Tensor) else obj)
         if array.dtype.hasobject:
             raise TypeError(f"save: {key or 'the object'} is an array of Python objects, which needs pickle")
         name = _unique(key or "tensor", arrays)

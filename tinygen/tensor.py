@@ -1,6 +1,6 @@
 """Tensor: an array, the gradient that flows back to it, and the op that created it.
 
-This file says what a Tensor *is*: its values (``data``, a NumPy or CuPy array), its gradient
+This file says what a Tensor *is*: its values (``array``, a NumPy or CuPy array), its gradient
 (``grad``, filled by ``backward``), the op that made it (``creator``, None for a leaf) and a
 version counter that in-place updates bump. What you can *do* with a tensor (``x + y``,
 ``x.exp()``, ``x.sum()``, ``loss.backward()``) is defined by the ops and the engine, and
@@ -10,32 +10,47 @@ attached to this class in one place, ``tinygen/tensor_methods.py``, once they ex
 from . import backend, grad_mode
 
 
+class VersionCounter:
+    """How many in-place changes one piece of memory has seen.
+
+    A tensor and every alias of its memory (its views, ``detach()``, ``.data``) share one
+    counter, so a change made through any of them is seen by every op that saved one of them
+    for backward, and that backward refuses to run on changed values.
+    """
+
+    __slots__ = ("count",)
+
+    def __init__(self):
+        self.count = 0
+
+
 class Tensor:
     """An n-dimensional array that can record how it was computed, for reverse-mode gradients.
 
     ``Tensor(data, dtype=None, device=None, requires_grad=False)`` builds one from a list, a
-    number or an array (Python floats become float32, ints int64, as in PyTorch). A tensor made
+    number or an array, copying it (Python floats become float32, ints int64, as in PyTorch;
+    ``tg.from_numpy`` shares a NumPy array's memory instead). A tensor made
     by an op remembers that op in ``creator``; one made by hand is a *leaf*, and a leaf with
     ``requires_grad=True`` (a parameter) receives its gradient in ``.grad`` when a result
     computed from it calls ``backward()``.
     """
 
-    __slots__ = ("data", "grad", "creator", "requires_grad", "_version", "__weakref__")
+    __slots__ = ("array", "grad", "creator", "requires_grad", "version_counter", "__weakref__")
     __array_priority__ = 1000  # `ndarray * Tensor` lets Tensor.__rmul__ answer
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data.array
         if device is not None:
             device = backend.check_device(device)
         else:
             device = backend.device_of(data) if backend.is_array(data) else backend.default_device()
         if dtype is None and not hasattr(data, "dtype"):  # arrays and NumPy scalars keep theirs
             dtype = default_dtype_of(data)
-        self.data = backend.as_array(data, dtype=dtype, device=device)
+        self.array = backend.as_array(data, dtype=dtype, device=device, copy=True)  # the caller's array stays theirs
         self.grad = None
         self.creator = None
-        self._version = 0
+        self.version_counter = VersionCounter()
         self.requires_grad = False
         self.requires_grad_(requires_grad)
 
@@ -45,34 +60,60 @@ class Tensor:
         t = cls.__new__(cls)
         if not backend.is_array(array):
             array = backend.as_array(array)  # NumPy reductions return NumPy scalars, not arrays
-        t.data, t.grad, t.creator, t.requires_grad, t._version = array, None, None, requires_grad, 0
+        t.array, t.grad, t.creator, t.requires_grad = array, None, None, requires_grad
+        t.version_counter = VersionCounter()
+        return t
+
+    def alias(self):
+        """A new tensor on the same memory and version counter, outside the graph."""
+        t = Tensor.wrap(self.array)
+        t.version_counter = self.version_counter
         return t
 
     # ------------------------------------------------------------ what it is
     @property
     def shape(self):
         """The size of each dimension, a tuple of ints."""
-        return self.data.shape
+        return self.array.shape
 
     @property
     def ndim(self):
         """The number of dimensions."""
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def dtype(self):
         """The element type (a NumPy dtype: tg.float32, tg.int64, ...)."""
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self):
         """Where the values live: "cpu" or "cuda"."""
-        return backend.device_of(self.data)
+        return backend.device_of(self.array)
 
     @property
     def is_leaf(self):
         """True for a tensor no op made (data, parameters): only leaves get ``.grad``."""
         return self.creator is None
+
+    @property
+    def version(self):
+        """How many in-place changes this tensor's memory has seen (through it or any alias)."""
+        return self.version_counter.count
+
+    @property
+    def data(self):
+        """PyTorch's ``.data``: the same values as a tensor outside the graph (shared memory).
+
+        Changes made through it are seen by the graph (it shares the version counter).
+        tinygen's own code reads ``.array``, the raw NumPy/CuPy array, which is not a Tensor.
+        """
+        return self.alias()
+
+    @data.setter
+    def data(self, values):
+        self.array = values.array if isinstance(values, Tensor) else backend.as_array(values, device=self.device)
+        self.version_counter.count += 1
 
     @property
     def grad_fn(self):
@@ -85,7 +126,7 @@ class Tensor:
 
     def numel(self):
         """The number of elements."""
-        return int(self.data.size)
+        return int(self.array.size)
 
     def dim(self):
         """The number of dimensions (PyTorch's spelling of ``ndim``)."""
@@ -98,7 +139,7 @@ class Tensor:
 
     def __repr__(self):
         # NumPy names every dtype but its own defaults (float64, int64); we name all but ours
-        body = repr(backend.to_host(self.data)).replace("array(", "tensor(", 1).replace("\n", "\n ")
+        body = repr(backend.to_host(self.array)).replace("array(", "tensor(", 1).replace("\n", "\n ")
         numpy_dtype_note = f"dtype={self.dtype})"  # after ", " or, for wide arrays, ",\n   "
         if body.endswith(numpy_dtype_note):
             body = body[: -len(numpy_dtype_note)].rstrip().rstrip(",") + ")"
@@ -120,17 +161,17 @@ class Tensor:
         """The values as a host NumPy array (copied from the GPU if needed)."""
         if self.requires_grad:
             raise RuntimeError("numpy(): the tensor requires grad; call .detach().numpy() instead")
-        return backend.to_host(self.data)
+        return backend.to_host(self.array)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item(): only a one-element tensor converts to a Python number, got shape {self.shape}")
-        return self.data.reshape(()).item()
+        return self.array.reshape(()).item()
 
     def tolist(self):
         """The values as (nested) Python lists."""
-        return backend.to_host(self.data).tolist()
+        return backend.to_host(self.array).tolist()
 
     def __float__(self):
         return float(self.item())
@@ -143,8 +184,8 @@ class Tensor:
 
     # ------------------------------------------------------------ the graph
     def detach(self):
-        """The same values, cut off from the graph (they share memory)."""
-        return Tensor.wrap(self.data)
+        """The same values, cut off from the graph (they share memory and the version counter)."""
+        return self.alias()
 
     def requires_grad_(self, requires_grad=True):
         """Mark a leaf as needing a gradient (only floating-point tensors can); returns self."""
@@ -171,13 +212,13 @@ class Tensor:
                     "recorded in the graph, so its gradient would be lost; build the result with "
                     "tg.cat / tg.where instead, or detach() the value"
                 )
-        self._version += 1
-        return other.data if isinstance(other, Tensor) else other
+        self.version_counter.count += 1
+        return other.array if isinstance(other, Tensor) else other
 
     def add_(self, other, alpha=1.0):
         """self += alpha * other, in place."""
         other = self._inplace("add_", other)
-        self.data += other if alpha == 1.0 else alpha * other
+        self.array += other if alpha == 1.0 else alpha * other
         return self
 
     def sub_(self, other, alpha=1.0):
@@ -186,12 +227,12 @@ class Tensor:
 
     def mul_(self, other):
         """self *= other, in place."""
-        self.data *= self._inplace("mul_", other)
+        self.array *= self._inplace("mul_", other)
         return self
 
     def div_(self, other):
         """self /= other, in place."""
-        self.data /= self._inplace("div_", other)
+        self.array /= self._inplace("div_", other)
         return self
 
     def copy_(self, source):
@@ -199,13 +240,13 @@ class Tensor:
         values = self._inplace("copy_", source)
         if tuple(source.shape) != self.shape:
             raise ValueError(f"copy_: expected a source of shape {self.shape}, got {tuple(source.shape)}")
-        self.data[...] = backend.as_array(values, dtype=self.dtype, device=self.device)
+        self.array[...] = backend.as_array(values, dtype=self.dtype, device=self.device)
         return self
 
     def fill_(self, value):
         """Set every element to ``value``, in place."""
         self._inplace("fill_")
-        self.data.fill(value)
+        self.array.fill(value)
         return self
 
     def zero_(self):
@@ -215,13 +256,13 @@ class Tensor:
     def __setitem__(self, index, value):
         value = self._inplace("__setitem__", value)
         parts = index if isinstance(index, tuple) else (index,)
-        parts = tuple(p.data if isinstance(p, Tensor) else p for p in parts)  # tensor indices as arrays
-        self.data[parts if isinstance(index, tuple) else parts[0]] = value
+        parts = tuple(p.array if isinstance(p, Tensor) else p for p in parts)  # tensor indices as arrays
+        self.array[parts if isinstance(index, tuple) else parts[0]] = value
 
     # ------------------------------------------------------------ comparisons
     # They give boolean tensors and stand outside the graph: nothing to differentiate.
     def _compare(self, other, op):
-        return Tensor.wrap(op(self.data, other.data if isinstance(other, Tensor) else other))
+        return Tensor.wrap(op(self.array, other.array if isinstance(other, Tensor) else other))
 
     def __eq__(self, other):
         return self._compare(other, lambda a, b: a == b)
@@ -248,7 +289,7 @@ class Tensor:
         return self._compare(other, lambda a, b: a | b)
 
     def __invert__(self):
-        return Tensor.wrap(~self.data)
+        return Tensor.wrap(~self.array)
 
 
 def default_dtype_of(data):

@@ -54,7 +54,7 @@ def std(self, dim=None, keepdim=False, correction=1):
 
 def sign(self):
     """-1, 0 or 1 per element (not differentiable: its derivative is 0 almost everywhere)."""
-    return Tensor.wrap(backend.array_module(self.data).sign(self.data))
+    return Tensor.wrap(backend.array_module(self.array).sign(self.array))
 
 
 # ---------------------------------------------------------------- the engine

@@ -16,7 +16,7 @@ from .tensor import Tensor
 
 def _host(x):
     """A NumPy array from an array, a list or a Tensor (detached: a picture needs no gradient)."""
-    return backend.to_host(x.data if isinstance(x, Tensor) else x)
+    return backend.to_host(x.array if isinstance(x, Tensor) else x)
 
 
 def _figure(width, height):

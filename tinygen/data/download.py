@@ -70,10 +70,12 @@ def data_root(root=None):
 
 
 def dataset_dir(name, root=None):
+    """``<data root>/<name>``: the folder of one dataset's files (see data_root)."""
     return data_root(root) / name
 
 
 def md5sum(path):
+    """The MD5 of a file as a hex string, read in 1 MB chunks: compared with the published checksums."""
     digest = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):

@@ -79,10 +79,12 @@ def idx_dataset(name, split="train", root=None, download=True, quiet=None):
 
 
 def mnist(split="train", root=None, download=True, quiet=None):
+    """MNIST digits: images (N, 1, 28, 28) float32 in [0, 1], labels (N,) int64; N = 60000 train, 10000 test."""
     return idx_dataset("mnist", split, root, download, quiet)
 
 
 def fashion_mnist(split="train", root=None, download=True, quiet=None):
+    """Fashion-MNIST clothes, shaped like MNIST: (N, 1, 28, 28) float32, int64 labels (names: FASHION_CLASSES)."""
     return idx_dataset("fashion-mnist", split, root, download, quiet)
 
 

@@ -18,7 +18,7 @@ from ..tensor import Tensor
 def _as_array(data):
     """A Tensor, a NumPy/CuPy array or a nested list, as an array (Tensors are detached)."""
     if isinstance(data, Tensor):
-        return data.data
+        return data.array
     if backend.is_array(data):
         return data
     return backend.as_array(data)
@@ -53,6 +53,11 @@ class DataLoader:
     ``dataset`` is a TensorDataset, a tuple of aligned arrays (yields tuples of Tensors) or a
     single array / Tensor (yields single Tensors, as PyTorch does). ``seed=None`` takes the seed
     last given to ``tg.manual_seed``. ``len(loader)`` is the number of batches per epoch.
+
+    Each batch holds ``batch_size`` rows of every array, (batch_size, *row_shape), in the array's
+    dtype; the last batch of an epoch is smaller unless ``drop_last``. The whole dataset moves to
+    the device once, and each epoch's order comes from (seed, epoch) alone, so ``set_epoch``
+    replays any epoch of a run exactly.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, device=None):

@@ -37,7 +37,10 @@ def _points(points):
 
 
 class Toy2D:
-    """A 2-D distribution to draw from; subclasses define ``_draw(rng, n)`` (float64 (n, 2))."""
+    """A 2-D distribution to draw from; subclasses define ``_draw(rng, n)`` (float64 (n, 2)).
+
+    ``dist(n, seed)`` -> (n, 2) float32 NumPy array; ``dist.sample(n, seed, device)`` -> Tensor.
+    """
 
     name = "toy2d"
     modes = None
@@ -51,6 +54,7 @@ class Toy2D:
         return Tensor(self(n, seed), device=device)
 
     def log_density(self, points):
+        """log p at each of the (N, 2) points (array or Tensor): float64 NumPy (N,), -inf off the support."""
         raise NotImplementedError(f"{self.name}: has no closed-form density")
 
     def density(self, points):

@@ -12,7 +12,7 @@ from ..tensor import Tensor
 
 def to_unit(images, max_value=255.0):
     """Integer pixels in [0, max_value] as float32 in [0, 1]."""
-    data = images.data if isinstance(images, Tensor) else images
+    data = images.array if isinstance(images, Tensor) else images
     scaled = data.astype(backend.float32)
     scaled /= float(max_value)  # in place, and a Python float keeps it float32
     return Tensor.wrap(scaled) if isinstance(images, Tensor) else scaled
@@ -31,7 +31,7 @@ def from_symmetric(x):
 
 def binarize(x, threshold=0.5):
     """Static binarisation: 1 where x > threshold, else 0 (same dtype as x)."""
-    data = x.data if isinstance(x, Tensor) else x
+    data = x.array if isinstance(x, Tensor) else x
     out = (data > threshold).astype(data.dtype)
     return Tensor.wrap(out) if isinstance(x, Tensor) else out
 
@@ -43,7 +43,7 @@ def dynamic_binarize(x, generator=None):
     ``generator`` is given; redrawing every epoch keeps a Bernoulli model from overfitting to one
     fixed binarisation (the usual protocol for binarized-MNIST likelihoods).
     """
-    data = x.data if isinstance(x, Tensor) else x
+    data = x.array if isinstance(x, Tensor) else x
     rng = generator if generator is not None else backend.generator(backend.device_of(data))
     dt = data.dtype if data.dtype in (backend.float32, backend.float64) else backend.float32
     u = rng.random(data.shape, dtype=dt)

@@ -27,11 +27,13 @@ class SiLU(Function):
     """x * sigmoid(x) as one op that keeps only x for backward."""
 
     def forward(self, x):
+        """Array x, any shape -> x * sigmoid(x), same shape."""
         y = sigmoid_via_tanh(x)
         y *= x
         return y
 
     def backward(self, g):
+        """g * silu'(x); silu' is an op of its own (SiLUDerivative), so second derivatives work."""
         return g * SiLUDerivative.apply(self.inputs[0])
 
 
@@ -39,6 +41,7 @@ class SiLUDerivative(Function):
     """silu'(x) = s + x s (1 - s) = s (1 + x (1 - s)), with s = sigmoid(x)."""
 
     def forward(self, x):
+        """Array x, any shape -> silu'(x), same shape."""
         s = sigmoid_via_tanh(x)
         d = 1.0 - s
         d *= x
@@ -47,6 +50,7 @@ class SiLUDerivative(Function):
         return d
 
     def backward(self, g):  # silu''(x) = s (1 - s) (2 + x (1 - 2 s))
+        """g * silu''(x), from tensor ops."""
         x = self.inputs[0]
         s = reading.sigmoid(x)
         return g * s * (1.0 - s) * (x * (1.0 - 2.0 * s) + 2.0)

@@ -139,6 +139,7 @@ class Conv2d(Function):
     cols = None
 
     def forward(self, x, w, b=None):
+        """Arrays x (B, C, H, W), w (O, C, kh, kw) [, b (O,)] -> y (B, O, OH, OW), a view of NHWC memory."""
         y = _conv_rows(x, w, self.geom, self.cols)  # (B*OH*OW, O): one GEMM for the whole batch
         self.cols = None  # scratch memory: backward rebuilds the columns from x
         if b is not None:
@@ -146,8 +147,9 @@ class Conv2d(Function):
         return _nchw(y, x.shape[0], self.geom.out)
 
     def backward(self, g):
+        """g (B, O, OH, OW) -> dx = ConvTranspose2d(g, w), dw = ConvWeightGrad(x, g) [, db (O,)]."""
         x, w = self.inputs[:2]
-        rows = _rows(g.data) if any(self.needs_input_grad[:2]) else None  # shared by both gradients
+        rows = _rows(g.array) if any(self.needs_input_grad[:2]) else None  # shared by both gradients
         gx = ConvTranspose2d.apply(g, w, geom=self.geom, rows=rows) if self.needs_input_grad[0] else None
         gw = None
         if self.needs_input_grad[1]:
@@ -161,6 +163,7 @@ class ConvTranspose2d(Function):
     rows = None
 
     def forward(self, g, w, b=None):
+        """Arrays g (B, O, OH, OW), w (O, C, kh, kw) [, b (C,)] -> (B, C, H, W), H and W from the geometry."""
         full = _full_geometry(self.geom, g.shape, w.shape)
         if full is not None:  # stride 1, widening: a plain convolution of g (see _full_geometry)
             flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
@@ -180,10 +183,11 @@ class ConvTranspose2d(Function):
         return out
 
     def backward(self, gx):
+        """gx (B, C, H, W) -> dg = Conv2d(gx, w), dw = ConvWeightGrad(gx, g) [, db (C,)]."""
         g, w = self.inputs[:2]
         # the columns of gx, shared by both gradients (each op's forward reads them before returning),
         # unless they are too big for one piece: then each op makes them slice by slice
-        cols = im2col(gx.data, self.geom) if len(batch_slices(gx.data, self.geom)) == 1 else None
+        cols = im2col(gx.array, self.geom) if len(batch_slices(gx.array, self.geom)) == 1 else None
         gg = Conv2d.apply(gx, w, geom=self.geom, cols=cols) if self.needs_input_grad[0] else None
         gw = None
         if self.needs_input_grad[1]:
@@ -197,6 +201,7 @@ class ConvWeightGrad(Function):
     cols = rows = None
 
     def forward(self, x, g):
+        """Arrays x (B, C, H, W), g (B, O, OH, OW) -> dw (O, C, kh, kw)."""
         O, C = g.shape[1], x.shape[1]
         kh, kw = self.geom.kernel
         rows = self.rows if self.rows is not None else _rows(g)
@@ -212,6 +217,7 @@ class ConvWeightGrad(Function):
         return xp.ascontiguousarray(gw.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
 
     def backward(self, gw):
+        """gw (O, C, kh, kw) -> dx = ConvTranspose2d(g, gw), dg = Conv2d(x, gw)."""
         x, g = self.inputs
         gx = ConvTranspose2d.apply(g, gw, geom=self.geom, rows=self.rows) if self.needs_input_grad[0] else None
         gg = Conv2d.apply(x, gw, geom=self.geom) if self.needs_input_grad[1] else None

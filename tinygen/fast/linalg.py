@@ -14,12 +14,14 @@ class Linear(Function):
     """
 
     def forward(self, x, w, b=None):
+        """Arrays x (N, in), w (out, in) [, b (out,)] -> y (N, out)."""
         y = x @ w.T
         if b is not None:
             y += b  # y is fresh: adding in place saves an (N, out) temporary
         return y
 
     def backward(self, g):  # dx = g W,  dW = g^T x,  db = sum_n g
+        """g (N, out) -> dx (N, in), dW (out, in) [, db (out,)], None for an input that needs none."""
         x, w = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
         gx = g @ w if need[0] else None

@@ -58,6 +58,7 @@ class GroupNorm(Function):
     """group_norm(x, weight, bias) with ``groups`` and ``eps`` as parameters."""
 
     def forward(self, x, weight, bias):
+        """Arrays x (N, C, *), weight (C,), bias (C,) -> y (N, C, *); keeps only each group's mean and 1/std."""
         xp = backend.array_module(x)
         v, axes = grouped(x, self.groups)
         shape = _channel_shape(v, axes)
@@ -70,11 +71,12 @@ class GroupNorm(Function):
         return ungrouped(centred, x, axes)
 
     def backward(self, g):
+        """g (N, C, *) -> dx (N, C, *), dweight (C,), dbias (C,): on arrays, or in tensor ops under create_graph."""
         if grad_mode.is_grad_enabled():  # create_graph: the same formula in differentiable ops
             return self._backward_with_graph(g)
-        x, weight, _ = (t.data for t in self.inputs)
+        x, weight, _ = (t.array for t in self.inputs)
         v, axes = grouped(x, self.groups)
-        gv, _ = grouped(g.data, self.groups, axes)
+        gv, _ = grouped(g.array, self.groups, axes)
         w = weight.reshape(_channel_shape(v, axes))
         pixels, channels = _pixel_and_channel_axes(axes)
         n = v.shape[pixels] * v.shape[channels]                    # values per group

@@ -60,7 +60,10 @@ class MLPDecoder(nn.Module):
 
 
 class ConvEncoder(nn.Module):
-    """Two stride-2 convolutions (H -> H/2 -> H/4), then a dense layer to ``out_dim``."""
+    """Image (B, C, H, W) -> (B, out_dim): two stride-2 convolutions (H -> H/2 -> H/4), then dense layers.
+
+    H and W must be multiples of 4; no conditioning (``cond`` must be None).
+    """
 
     def __init__(self, image_shape, out_dim, width=32, hidden=256):
         super().__init__()
@@ -83,7 +86,10 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """The mirror image: a dense layer to (2w, H/4, W/4), then two stride-2 transposed convolutions."""
+    """Code (B, latent_dim) -> (B, C, H, W), the mirror of ConvEncoder.
+
+    Dense layers to a (2w, H/4, W/4) map, then two stride-2 transposed convolutions.
+    """
 
     def __init__(self, latent_dim, image_shape, width=32, hidden=256):
         super().__init__()
@@ -118,6 +124,9 @@ def make_encoder_decoder(kind, image_shape, latent_dim, enc_out, hidden=(400,), 
 class Autoencoder(nn.Module):
     """x -> z = encoder(x) -> decoder(z): a deterministic code, trained to reconstruct.
 
+    Images (B, C, H, W) in [0, 1] -> codes (B, latent_dim) -> reconstructions (B, C, H, W).
+    ``encoder`` and ``decoder`` are any modules with those shapes (``mlp`` and ``conv`` build
+    them); the loss is reconstruction only, so nothing shapes the code space.
     ``loss="bernoulli"``: the decoder gives logits and the loss is the binary cross-entropy
     summed over pixels (nats per example; the pixels in [0, 1] are the targets).
     ``loss="mse"``: the decoder output passes a sigmoid and the loss is the summed squared error.
@@ -131,13 +140,16 @@ class Autoencoder(nn.Module):
 
     @classmethod
     def mlp(cls, image_shape, latent_dim, hidden=(400,), loss="bernoulli"):
+        """An MLP autoencoder for images of ``image_shape`` (C, H, W) with hidden widths ``hidden``."""
         return cls(*make_encoder_decoder("mlp", image_shape, latent_dim, latent_dim, hidden), loss=loss)
 
     @classmethod
     def conv(cls, image_shape, latent_dim, loss="bernoulli"):
+        """A convolutional autoencoder (ConvEncoder / ConvDecoder; H and W multiples of 4)."""
         return cls(*make_encoder_decoder("conv", image_shape, latent_dim, latent_dim), loss=loss)
 
     def encode(self, x):
+        """Images (B, C, H, W) -> codes (B, latent_dim)."""
         return self.encoder(x)  # (B, latent_dim)
 
     def decode(self, z):
@@ -145,6 +157,7 @@ class Autoencoder(nn.Module):
         return self.decoder(z).sigmoid()
 
     def forward(self, x):
+        """Reconstructions in [0, 1]: (B, C, H, W) -> (B, C, H, W)."""
         return self.decode(self.encode(x))
 
     def loss(self, x):

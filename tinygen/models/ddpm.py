@@ -63,6 +63,11 @@ class GaussianDiffusion:
     when the data is one point), or ``"beta"``, beta_t (exact for N(0, I) data); Ho et al. found
     both give similar samples. ``clip`` = (lo, hi) clamps each predicted x_0 to the data
     range (images in [-1, 1]); None leaves it free (2-D data).
+
+    Build it once with the number of steps T and the beta schedule; it stores every
+    coefficient of the process as a (T,) tensor in ``dtype`` on ``device`` (betas,
+    alphas_cumprod, posterior_variance, ...), computed in float64 first. Training calls
+    ``p_losses(model, x0)``; sampling calls ``p_sample_loop`` or ``ddim_sample``.
     """
 
     def __init__(self, timesteps=1000, schedule="linear", dtype="float32", device=None, clip=None):
@@ -101,7 +106,7 @@ class GaussianDiffusion:
         """coef[t] shaped to broadcast against a batch: t an int (a 0-d tensor) or (B,) int tensor."""
         if not isinstance(t, Tensor):
             return coef[int(t)]
-        return coef[t.data].reshape((t.shape[0],) + (1,) * (ndim - 1))
+        return coef[t.array].reshape((t.shape[0],) + (1,) * (ndim - 1))
 
     def _timesteps_like(self, x, t):
         return full((x.shape[0],), int(t), dtype=backend.int64, device=x.device)
@@ -141,7 +146,7 @@ class GaussianDiffusion:
             if num_classes is None:
                 raise ValueError("p_losses: label dropout (p_uncond > 0) needs num_classes, the index of the null label")
             dropped = rand(B, device=x0.device) < p_uncond
-            y = Tensor.wrap(backend.array_module(y.data).where(dropped.data, num_classes, y.data))
+            y = Tensor.wrap(backend.array_module(y.array).where(dropped.array, num_classes, y.array))
         return mse_loss(model(xt, t, y), noise)
 
     # ------------------------------------------------------------ reverse process
@@ -252,9 +257,9 @@ def timestep_embedding(t, dim, dtype="float32", max_period=10000.0):
     """
     if dim % 2:
         raise ValueError(f"timestep_embedding: expected an even dim, got {dim}")
-    xp = backend.array_module(t.data)
+    xp = backend.array_module(t.array)
     half = dim // 2
     freqs = xp.exp(xp.arange(half, dtype=dtype) * (-math.log(max_period) / half))  # (half,)
-    args = t.data.astype(dtype)[:, None] * freqs[None, :]                         # (B, half)
+    args = t.array.astype(dtype)[:, None] * freqs[None, :]                         # (B, half)
     return Tensor.wrap(xp.concatenate([xp.sin(args), xp.cos(args)], axis=1))  # (B, dim)
 

@@ -12,7 +12,10 @@ from .ddpm import timestep_embedding
 
 
 class TimeResidualBlock(nn.Module):
-    """h + W2 silu(W1 silu(LN h) + W_t emb): a pre-norm residual block told the noise level."""
+    """h + W2 silu(W1 silu(LN h) + W_t emb): a pre-norm residual block told the noise level.
+
+    h (B, hidden) and embedding (B, emb_dim) -> (B, hidden).
+    """
 
     def __init__(self, hidden, emb_dim):
         super().__init__()
@@ -29,6 +32,9 @@ class TimeResidualBlock(nn.Module):
 class MLPDenoiser(nn.Module):
     """eps(x_t, t[, y]) for vectors: input layer, ``depth`` residual blocks, output layer.
 
+    The denoising network of GaussianDiffusion for points: ``model(x_t, t)`` with noisy points
+    x_t (B, dim) and int64 timesteps t (B,) returns the predicted noise (B, dim). The timestep
+    is a sinusoidal embedding of ``time_dim`` features passed through a small MLP.
     With ``num_classes`` it is class-conditional: a label embedding (row ``num_classes`` is the
     null label of classifier-free guidance) is added to the time embedding.
     """
@@ -44,6 +50,7 @@ class MLPDenoiser(nn.Module):
         self.out = nn.Sequential(nn.LayerNorm(hidden), nn.SiLU(), nn.Linear(hidden, dim))
 
     def forward(self, x, t, y=None):
+        """x_t (B, dim), t int64 (B,) [, y int64 (B,)] -> predicted noise (B, dim)."""
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ValueError(f"MLPDenoiser: expected points of shape (B, {self.dim}), got {x.shape}")
         emb = self.time_mlp(timestep_embedding(t, self.time_dim, x.dtype))  # (B, emb_dim)

@@ -24,7 +24,13 @@ def temperature(step, tau0=1.0, tau_min=0.5, rate=3e-4):
 
 
 class GumbelVAE(nn.Module):
-    """Encoder -> logits (B, N, K); z = gumbel_softmax(logits) flattened (B, N*K) -> Bernoulli decoder."""
+    """Encoder -> logits (B, N, K); z = gumbel_softmax(logits) flattened (B, N*K) -> Bernoulli decoder.
+
+    A VAE whose code is N categorical variables of K classes each (``num_vars``, ``num_classes``)
+    with a uniform prior. Images x (B, C, H, W) in [0, 1] -> loss ``model(x, tau)``, the negative
+    ELBO in nats per example at temperature tau (anneal it with ``temperature(step)``);
+    ``sample(n)`` decodes uniformly drawn one-hot codes to (n, C, H, W).
+    """
 
     def __init__(self, encoder, decoder, num_vars, num_classes, hard=False):
         super().__init__()
@@ -33,6 +39,7 @@ class GumbelVAE(nn.Module):
 
     @classmethod
     def mlp(cls, image_shape, num_vars=20, num_classes=10, hidden=(400,), hard=False):
+        """An MLP Gumbel VAE for images ``image_shape`` (C, H, W): num_vars variables of num_classes classes."""
         enc, dec = make_encoder_decoder("mlp", image_shape, num_vars * num_classes, num_vars * num_classes, hidden)
         return cls(enc, dec, num_vars, num_classes, hard)
 
@@ -45,6 +52,7 @@ class GumbelVAE(nn.Module):
         return self.decoder(z.reshape(z.shape[0], -1)).sigmoid()
 
     def neg_elbo(self, x, tau=1.0, hard=None):
+        """ELBO(loss, recon, kl) at temperature tau, 0-d Tensors in nats per example, one relaxed z per example."""
         hard = self.hard if hard is None else hard
         q = self.encode(x)
         z = gumbel_softmax(q.logits, tau, hard)                           # (B, N, K)
@@ -54,6 +62,7 @@ class GumbelVAE(nn.Module):
         return ELBO(recon + kl, recon, kl)
 
     def forward(self, x, tau=1.0):
+        """The training loss, -ELBO at temperature tau: x (B, C, H, W) -> a 0-d Tensor."""
         return self.neg_elbo(x, tau).loss
 
     def sample(self, n):

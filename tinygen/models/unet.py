@@ -20,7 +20,10 @@ from .ddpm import timestep_embedding
 
 
 class ResBlock(nn.Module):
-    """x + conv(silu(GN(conv(silu(GN x))) + W_t emb)), with a 1x1 conv on the skip if channels change."""
+    """x + conv(silu(GN(conv(silu(GN x))) + W_t emb)), with a 1x1 conv on the skip if channels change.
+
+    x (B, C_in, H, W) and embedding (B, emb_dim) -> (B, C_out, H, W).
+    """
 
     def __init__(self, in_channels, out_channels, emb_dim, groups=8):
         super().__init__()
@@ -39,7 +42,15 @@ class ResBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    """eps(x_t, t[, y]) for (B, C, H, W) images; H must be divisible by 2^(len(channel_mults) - 1)."""
+    """eps(x_t, t[, y]) for (B, C, H, W) images; H must be divisible by 2^(len(channel_mults) - 1).
+
+    The denoising network of GaussianDiffusion for square images of side ``image_size``:
+    ``model(x_t, t)`` with noisy images x_t (B, in_channels, S, S) and int64 timesteps t (B,)
+    returns the predicted noise, shaped like x_t. Level i of ``channel_mults`` works at
+    ``channels * channel_mults[i]`` channels and side S / 2^i (the module docstring draws it).
+    With ``num_classes`` it also takes labels y (B,); label ``num_classes`` is the null label
+    of classifier-free guidance.
+    """
 
     def __init__(self, image_size=28, in_channels=1, channels=32, channel_mults=(1, 2, 2), groups=8,
                  num_classes=None):
@@ -72,6 +83,7 @@ class UNet(nn.Module):
         self.conv_out = nn.Conv2d(channels, in_channels, 3, padding=1)
 
     def forward(self, x, t, y=None):
+        """x_t (B, C, S, S), t int64 (B,) [, y int64 (B,)] -> predicted noise (B, C, S, S)."""
         expected = (self.in_channels, self.image_size, self.image_size)
         if x.ndim != 4 or tuple(x.shape[1:]) != expected:
             raise ValueError(f"UNet: expected images of shape (B, {', '.join(map(str, expected))}), got {x.shape}")

@@ -28,6 +28,10 @@ ELBO = collections.namedtuple("ELBO", ["loss", "recon", "kl"])  # each a 0-d Ten
 class VAE(nn.Module):
     """A VAE around an ``encoder`` with 2 * latent_dim outputs (mu, logvar) and a ``decoder``.
 
+    Images x (B, C, H, W) -> q(z|x) with mu, logvar (B, latent_dim) -> z -> p(x|z) over
+    (B, C, H, W). Training minimises ``model(x)``, the negative ELBO in nats per example
+    (``neg_elbo`` gives its two parts); ``sample(n)`` decodes prior draws to (n, C, H, W);
+    ``iwae_bound`` estimates log p(x) for evaluation. ``mlp`` and ``conv`` build the networks.
     ``likelihood``: "bernoulli" (decoder gives logits; binarised or [0, 1] pixels) or "gaussian"
     (decoder mean = sigmoid(output), one learned noise level for all pixels).
     ``num_classes`` > 0 makes it conditional: a one-hot label joins the encoder's and decoder's input.
@@ -44,12 +48,14 @@ class VAE(nn.Module):
 
     @classmethod
     def mlp(cls, image_shape, latent_dim=20, hidden=(400,), **kwargs):
+        """An MLP VAE for images ``image_shape`` (C, H, W); other keywords (likelihood, beta, num_classes) go to VAE."""
         enc, dec = make_encoder_decoder("mlp", image_shape, latent_dim, 2 * latent_dim, hidden,
                                         cond_dim=kwargs.get("num_classes", 0))
         return cls(enc, dec, latent_dim, **kwargs)
 
     @classmethod
     def conv(cls, image_shape, latent_dim=20, **kwargs):
+        """A convolutional VAE (ConvEncoder / ConvDecoder; H and W multiples of 4; not conditional)."""
         enc, dec = make_encoder_decoder("conv", image_shape, latent_dim, 2 * latent_dim)
         return cls(enc, dec, latent_dim, **kwargs)
 
@@ -62,6 +68,7 @@ class VAE(nn.Module):
         return one_hot(y, self.num_classes, self.decoder_dtype())
 
     def decoder_dtype(self):
+        """The dtype of the model's first parameter (the encoder's): the dtype of the one-hot labels."""
         return next(iter(self.parameters())).dtype
 
     def encode(self, x, y=None):
@@ -95,6 +102,7 @@ class VAE(nn.Module):
         return ELBO(recon + kl * beta, recon, kl)
 
     def forward(self, x, y=None):
+        """The training loss, -ELBO: x (B, C, H, W) [, labels y (B,)] -> a 0-d Tensor, nats per example."""
         return self.neg_elbo(x, y).loss
 
     # ------------------------------------------------------------ evaluation and sampling
@@ -140,8 +148,14 @@ class VAE(nn.Module):
 
 
 class CVAE(VAE):
-    """A conditional VAE: every call takes the labels ``y``; ``sample(n, y)`` draws the digits asked for."""
+    """A conditional VAE: every call takes the labels ``y``; ``sample(n, y)`` draws the digits asked for.
+
+    The same model as VAE with ``num_classes`` > 0: a one-hot label (B, num_classes) is appended
+    to the encoder's pixels and to the decoder's code, so q(z|x, y) need not encode the class and
+    z is left with the style. Labels y are int64 (B,) in 0..num_classes-1.
+    """
 
     @classmethod
     def mlp(cls, image_shape, latent_dim=20, hidden=(400,), num_classes=10, **kwargs):
+        """A conditional MLP VAE for images ``image_shape`` (C, H, W) and ``num_classes`` labels."""
         return super().mlp(image_shape, latent_dim, hidden, num_classes=num_classes, **kwargs)

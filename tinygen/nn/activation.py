@@ -5,6 +5,8 @@ from .module import Module
 
 
 class ReLU(Module):
+    """max(0, x) elementwise: any shape -> the same shape."""
+
     def __init__(self, inplace=False):  # inplace is accepted for PyTorch code; we never modify x
         super().__init__()
 
@@ -13,6 +15,11 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
+    """x where x > 0, else negative_slope * x: any shape -> the same shape.
+
+    The small slope keeps a gradient for negative inputs (GAN discriminators use 0.2).
+    """
+
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope = negative_slope
@@ -25,6 +32,8 @@ class LeakyReLU(Module):
 
 
 class SiLU(Module):
+    """x * sigmoid(x) elementwise (also called swish): any shape -> the same shape."""
+
     def __init__(self, inplace=False):
         super().__init__()
 
@@ -33,7 +42,10 @@ class SiLU(Module):
 
 
 class GELU(Module):
-    """GELU in its tanh form (PyTorch's GELU(approximate='tanh')); see ops.activation.gelu."""
+    """GELU in its tanh form (PyTorch's GELU(approximate='tanh')); see ops.activation.gelu.
+
+    Any shape -> the same shape; only ``approximate="tanh"`` is implemented.
+    """
 
     def __init__(self, approximate="tanh"):
         super().__init__()
@@ -47,17 +59,25 @@ class GELU(Module):
 
 
 class Tanh(Module):
+    """tanh(x) elementwise, into (-1, 1): any shape -> the same shape."""
+
     def forward(self, x):
         return A.tanh(x)
 
 
 class Sigmoid(Module):
+    """1 / (1 + e^-x) elementwise, into (0, 1): any shape -> the same shape."""
+
     def forward(self, x):
         return A.sigmoid(x)
 
 
 class Softplus(Module):
-    """log(1 + e^(beta x)) / beta; PyTorch's linear region above ``threshold`` agrees to float precision."""
+    """log(1 + e^(beta x)) / beta elementwise, a smooth ReLU: any shape -> the same shape.
+
+    ``threshold`` is accepted and shown, but unused: PyTorch's linear region above it agrees
+    with the formula to float precision.
+    """
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
@@ -71,6 +91,8 @@ class Softplus(Module):
 
 
 class Softmax(Module):
+    """e^x / sum e^x along ``dim``: each slice along dim becomes probabilities; shape unchanged."""
+
     def __init__(self, dim=-1):
         super().__init__()
         self.dim = dim
@@ -83,5 +105,7 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
+    """log softmax(x) = x - logsumexp(x) along ``dim``: finite where softmax underflows; shape unchanged."""
+
     def forward(self, x):
         return A.log_softmax(x, self.dim)

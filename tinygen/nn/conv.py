@@ -57,7 +57,11 @@ class _ConvNd(Module):
 
 
 class Conv2d(_ConvNd):
-    """2-D convolution over NCHW input; weight (out_channels, in_channels, kh, kw)."""
+    """2-D convolution (a cross-correlation, as in PyTorch): (B, C, H, W) -> (B, O, OH, OW).
+
+    OH = (H + 2 padding - dilation (kh - 1) - 1) // stride + 1, and alike for OW; weight
+    (O, C, kh, kw), bias (O,). An unbatched (C, H, W) input gives (O, OH, OW).
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
@@ -72,7 +76,8 @@ class Conv2d(_ConvNd):
 class ConvTranspose2d(_ConvNd):
     """The transpose (gradient) of a convolution: upsamples by ``stride``; weight (in, out, kh, kw).
 
-    Output size: (H - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1.
+    (B, C_in, H, W) -> (B, C_out, OH, OW), with
+    OH = (H - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,

@@ -10,6 +10,10 @@ from .module import Module
 
 
 def dropout(x, p=0.5, training=True):
+    """Zero each entry with probability p and scale the rest by 1/(1-p) while ``training``; else x.
+
+    Any shape -> the same shape; the mask is drawn from tinygen's generator for x's device.
+    """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
     if not training or p == 0.0:
@@ -23,6 +27,11 @@ def dropout(x, p=0.5, training=True):
 
 
 class Dropout(Module):
+    """The layer form of ``dropout``: active in train mode, the identity after ``model.eval()``.
+
+    Any shape -> the same shape. ``inplace`` is accepted and ignored (x is never modified).
+    """
+
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0.0 <= p <= 1.0:

@@ -20,12 +20,16 @@ def embedding(indices, weight, padding_idx=None):
     rows = weight[indices]
     if padding_idx is None:
         return rows
-    keep = (indices.data != padding_idx % weight.shape[0])[..., None]
+    keep = (indices.array != padding_idx % weight.shape[0])[..., None]
     return where(keep, rows, rows.detach())  # same values, but no gradient flows to the padding row
 
 
 class Embedding(Module):
-    """num_embeddings vectors of size embedding_dim, initialised N(0, 1) as in PyTorch."""
+    """num_embeddings vectors of size embedding_dim, initialised N(0, 1) as in PyTorch.
+
+    Integer indices of any shape (...) -> vectors (..., embedding_dim); weight (num_embeddings,
+    embedding_dim). The row at ``padding_idx`` starts at zero and gets no gradient.
+    """
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, device=None, dtype=None):
         super().__init__()
@@ -35,6 +39,7 @@ class Embedding(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Redraw the table from N(0, 1), with the ``padding_idx`` row set to zero."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
             with no_grad():

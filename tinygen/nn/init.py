@@ -79,15 +79,18 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
 
 @no_grad()
 def constant_(tensor, value):
+    """Fill with ``value``."""
     tensor.fill_(value)
     return tensor
 
 
 def zeros_(tensor):
+    """Fill with 0 (biases, and layers that should start as no-ops)."""
     return constant_(tensor, 0.0)
 
 
 def ones_(tensor):
+    """Fill with 1 (the scale of a normalisation layer)."""
     return constant_(tensor, 1.0)
 
 

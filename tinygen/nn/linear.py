@@ -1,4 +1,4 @@
-"""The dense layer y = x W^T + b, and the shape-only layers Flatten and Identity."""
+"""The dense layer y = x W^T + b, and the shape-only layers Identity, Flatten and Unflatten."""
 
 import math
 
@@ -9,7 +9,10 @@ from .module import Module, Parameter
 
 
 class Linear(Module):
-    """y = x W^T + b; W and b start as U(-1/sqrt(in), 1/sqrt(in)), PyTorch's default."""
+    """y = x W^T + b: (*, in_features) -> (*, out_features); W (out, in), b (out,).
+
+    W and b start as U(-1/sqrt(in), 1/sqrt(in)), PyTorch's default.
+    """
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
@@ -19,6 +22,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Redraw W and b from U(-1/sqrt(in_features), 1/sqrt(in_features))."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # = U(-1/sqrt(fan_in), 1/sqrt(fan_in))
         if self.bias is not None:
             bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
@@ -32,7 +36,7 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged (a placeholder where a layer is optional)."""
+    """Returns its input unchanged, any shape (a placeholder where a layer is optional)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__()
@@ -56,7 +60,10 @@ class Flatten(Module):
 
 
 class Unflatten(Module):
-    """Split dimension ``dim`` into ``unflattened_size``: the inverse of Flatten."""
+    """Split dimension ``dim`` into ``unflattened_size``: the inverse of Flatten.
+
+    Unflatten(1, (C, H, W)): (B, C*H*W) -> (B, C, H, W).
+    """
 
     def __init__(self, dim, unflattened_size):
         super().__init__()

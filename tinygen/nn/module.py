@@ -15,16 +15,20 @@ from ..tensor import Tensor
 
 
 class Parameter(Tensor):
-    """A Tensor that a Module registers as a weight: it requires grad unless told otherwise."""
+    """A Tensor that a Module registers as a weight: it requires grad unless told otherwise.
+
+    ``Parameter(tensor)`` shares the tensor's memory, as in PyTorch; other data is copied.
+    """
 
     __slots__ = ()
 
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = backend.xp_for(backend.default_device()).zeros((0,), dtype=backend.float32)
-        if isinstance(data, Tensor):
-            data = data.data
-        super().__init__(data, requires_grad=requires_grad)
+        super().__init__(data, requires_grad=False)
+        if isinstance(data, Tensor):  # an alias, not a copy: same memory, same version counter
+            self.array, self.version_counter = data.array, data.version_counter
+        self.requires_grad_(requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
@@ -34,7 +38,15 @@ IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "
 
 
 class Module:
-    """Base class of every layer and model: subclasses set attributes in ``__init__`` and write ``forward``."""
+    """Base class of every layer and model: a tree of parameters, buffers and submodules.
+
+    Subclass it, call ``super().__init__()`` first, assign Parameters and Modules as attributes
+    in ``__init__`` (each registers itself, in order) and write ``forward``; ``layer(x)`` runs
+    ``forward(x)``. The registry gives the rest: ``parameters()`` for the optimiser,
+    ``state_dict()`` / ``load_state_dict()`` for checkpoints, ``to()`` for devices and dtypes,
+    and ``train()`` / ``eval()``, which set the ``training`` flag that Dropout and BatchNorm
+    read. A Module holds no graph of its own: the tensor ops that ``forward`` calls build it.
+    """
 
     def __init__(self):
         # object.__setattr__ because our own __setattr__ needs these dicts to exist
@@ -45,6 +57,10 @@ class Module:
         object.__setattr__(self, "_modules", {})
 
     def forward(self, *args, **kwargs):
+        """The computation: input Tensors -> output Tensor(s); each layer's docstring gives the shapes.
+
+        Call the module (``layer(x)``) rather than ``forward`` itself.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define it in the subclass")
 
     def __call__(self, *args, **kwargs):
@@ -103,6 +119,7 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter, or None for an absent one) as ``name``: ``self.name = param``."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got {type(param).__name__}")
         self._forget(name)
@@ -118,6 +135,7 @@ class Module:
             self._non_persistent.add(name)
 
     def add_module(self, name, module):
+        """Register a submodule (or None) as ``name``: ``self.name = module``, for a name made at run time."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
         self._forget(name)
@@ -138,15 +156,18 @@ class Module:
                 yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
 
     def modules(self):
+        """This module and every descendant, each once, parents first."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self):
+        """(name, module) for each direct submodule, in registration order."""
         for name, child in self._modules.items():
             if child is not None:
                 yield name, child
 
     def children(self):
+        """The direct submodules, in registration order."""
         for _, child in self.named_children():
             yield child
 
@@ -165,13 +186,16 @@ class Module:
         return self._named_members("_parameters", prefix, recurse)
 
     def parameters(self, recurse=True):
+        """Every Parameter in the tree, each once (tied weights too): what an optimiser is given."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix="", recurse=True):
+        """(dotted name, buffer) pairs, like named_parameters: ``bn.running_mean``."""
         return self._named_members("_buffers", prefix, recurse)
 
     def buffers(self, recurse=True):
+        """Every buffer in the tree: state that is saved and moved but not trained."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -190,9 +214,11 @@ class Module:
         return self
 
     def eval(self):
+        """Evaluation mode, ``train(False)``: Dropout passes x through, BatchNorm uses its running statistics."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        """Turn gradient tracking on or off for every parameter (to freeze part of a model); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -205,13 +231,13 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = Tensor.wrap(backend.array_module(p.grad.data).zeros_like(p.grad.data))
+                p.grad = Tensor.wrap(backend.array_module(p.grad.array).zeros_like(p.grad.array))
 
     # ------------------------------------------------------------ device and dtype
     def to(self, device=None, dtype=None):
         """Move parameters and buffers to a device and/or cast floating ones to a dtype, in place.
 
-        The Parameter objects stay the same (only their ``.data`` array is replaced), so an
+        The Parameter objects stay the same (only their ``.array`` is replaced), so an
         optimizer built before the move still holds the right tensors.
         """
         if device is not None and not isinstance(device, str):  # model.to(tg.float64)
@@ -230,18 +256,21 @@ class Module:
             for t in list(m._parameters.values()) + list(m._buffers.values()):
                 if t is None:
                     continue
-                t.data = convert(t.data)
+                t.array = convert(t.array)
                 if t.grad is not None:
-                    t.grad = Tensor.wrap(convert(t.grad.data))
+                    t.grad = Tensor.wrap(convert(t.grad.array))
         return self
 
     def cpu(self):
+        """``to("cpu")``: parameters and buffers into host memory (NumPy)."""
         return self.to("cpu")
 
     def cuda(self):
+        """``to("cuda")``: parameters and buffers onto the GPU (CuPy)."""
         return self.to("cuda")
 
     def float(self):
+        """Cast floating parameters and buffers to float32, the default working dtype."""
         return self.to(dtype=backend.float32)
 
     def double(self):
@@ -249,6 +278,7 @@ class Module:
         return self.to(dtype=backend.float64)
 
     def half(self):
+        """Cast floating parameters and buffers to float16."""
         return self.to(dtype=backend.float16)
 
     # ------------------------------------------------------------ saving and loading
@@ -328,11 +358,13 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def forward(self, x):
+        """x -> m_n(... m_2(m_1(x))): each module's output is the next one's input."""
         for m in self._modules.values():
             x = m(x)
         return x
 
     def append(self, module):
+        """Add ``module`` at the end, named by its position; returns self."""
         self.add_module(str(len(self)), module)
         return self
 
@@ -357,10 +389,12 @@ class ModuleList(Module):
             self.extend(modules)
 
     def append(self, module):
+        """Add ``module`` at the end, named by its position; returns self."""
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules):
+        """Append each module of an iterable, in order; returns self."""
         for m in modules:
             self.append(m)
         return self
@@ -383,6 +417,7 @@ class ModuleList(Module):
         return iter(self._modules.values())
 
     def forward(self, *args):
+        """Not defined: a ModuleList only holds modules; loop over it in the owner's forward."""
         raise NotImplementedError("ModuleList has no forward(); iterate over it in your own forward")
 
 
@@ -395,6 +430,7 @@ class ModuleDict(Module):
             self.update(modules)
 
     def update(self, modules):
+        """Add (name, module) pairs from a dict or an iterable of pairs, in their order."""
         items = modules.items() if isinstance(modules, dict) else modules
         for name, m in items:
             self[name] = m
@@ -418,15 +454,19 @@ class ModuleDict(Module):
         return iter(self._modules)
 
     def keys(self):
+        """The names, in insertion order."""
         return self._modules.keys()
 
     def values(self):
+        """The modules, in insertion order."""
         return self._modules.values()
 
     def items(self):
+        """(name, module) pairs, in insertion order."""
         return self._modules.items()
 
     def forward(self, *args):
+        """Not defined: a ModuleDict only holds modules; pick them by name in the owner's forward."""
         raise NotImplementedError("ModuleDict has no forward(); pick modules by name in your own forward")
 
 

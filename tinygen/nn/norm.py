@@ -55,9 +55,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         axes = (0,) + tuple(range(2, x.ndim))
         x_hat, mean, var = _normalize(x, axes, eps)
         if running_mean is not None:
-            _update_running(running_mean, mean.data, momentum)
+            _update_running(running_mean, mean.array, momentum)
         if running_var is not None:
-            _update_running(running_var, var.data * (n / (n - 1)), momentum)  # unbiased for the running estimate
+            _update_running(running_var, var.array * (n / (n - 1)), momentum)  # unbiased for the running estimate
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
@@ -130,7 +130,7 @@ class _BatchNorm(Module):
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
             if momentum is None:  # cumulative average: weight 1/k for the k-th batch (kept on the device)
-                momentum = 1.0 / self.num_batches_tracked.data.astype(self.running_mean.dtype)
+                momentum = 1.0 / self.num_batches_tracked.array.astype(self.running_mean.dtype)
         use_batch = self.training or not self.track_running_stats  # without running stats, always the batch's
         return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_batch, momentum, self.eps)
 
@@ -140,18 +140,25 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
-    """For (N, C) or (N, C, L) inputs."""
+    """BatchNorm for (N, C) or (N, C, L) inputs (one mean per channel C); output of the same shape."""
 
     expected_ndims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
-    """For (N, C, H, W) inputs."""
+    """BatchNorm for (N, C, H, W) inputs (one mean per channel C); output of the same shape."""
 
     expected_ndims = (4,)
 
 
 class GroupNorm(Module):
+    """Normalise each sample's groups of channels, then a per-channel weight and bias: (N, C, *) -> same.
+
+    The C channels are split into ``num_groups`` groups of C / num_groups; each sample's group
+    gets its own mean and variance over its channels and pixels. Nothing is shared across the
+    batch, so it acts the same in training and evaluation and at batch size 1 (why the UNet uses it).
+    """
+
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
         super().__init__()
         if num_channels % num_groups:
@@ -170,6 +177,11 @@ class GroupNorm(Module):
 
 
 class LayerNorm(Module):
+    """Normalise each sample over its last axes, of shape ``normalized_shape``: (*, *normalized_shape) -> same.
+
+    Then an elementwise weight and bias of shape ``normalized_shape`` (no bias if ``bias=False``).
+    """
+
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
         self.normalized_shape, self.eps = _as_shape(normalized_shape), eps

@@ -5,7 +5,11 @@ from .module import Module
 
 
 class MaxPool2d(Module):
-    """The largest value of each kernel_size window (stride defaults to kernel_size)."""
+    """The largest value of each kernel_size window (stride defaults to kernel_size).
+
+    (B, C, H, W) -> (B, C, OH, OW). ``return_indices`` and ``ceil_mode`` are accepted for PyTorch
+    code but not implemented (True raises).
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
@@ -21,7 +25,7 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(Module):
-    """The mean of each kernel_size window (stride defaults to kernel_size)."""
+    """The mean of each kernel_size window (stride defaults to kernel_size): (B, C, H, W) -> (B, C, OH, OW)."""
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         super().__init__()
@@ -36,7 +40,10 @@ class AvgPool2d(Module):
 
 
 class Upsample(Module):
-    """Nearest-neighbour upsampling by a whole-number scale_factor (or to a multiple size)."""
+    """Nearest-neighbour upsampling by a whole-number scale_factor (or to a multiple size).
+
+    (B, C, H, W) -> (B, C, H * s, W * s): each pixel repeated s times along both axes.
+    """
 
     def __init__(self, size=None, scale_factor=None, mode="nearest"):
         super().__init__()

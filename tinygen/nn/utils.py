@@ -21,8 +21,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     params = _with_grads(parameters)
     if not params:
         return Tensor(0.0)
-    xp = backend.array_module(params[0].grad.data)
-    grads = [p.grad.data for p in params]
+    xp = backend.array_module(params[0].grad.array)
+    grads = [p.grad.array for p in params]
     norm_type = float(norm_type)
     if norm_type == math.inf:
         total = xp.stack([xp.abs(g).max() for g in grads]).max()
@@ -37,14 +37,14 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     with grad_mode.no_grad():
         for p in params:
             # a new array rather than mul_(): safe even if a gradient array is shared
-            p.grad = Tensor.wrap(p.grad.data * scale.astype(p.grad.dtype))
+            p.grad = Tensor.wrap(p.grad.array * scale.astype(p.grad.dtype))
     return Tensor.wrap(total)
 
 
 def clip_grad_value_(parameters, clip_value):
     """Clamp every gradient entry into ``[-clip_value, clip_value]``."""
     for p in _with_grads(parameters):
-        p.grad = Tensor.wrap(p.grad.data.clip(-clip_value, clip_value))
+        p.grad = Tensor.wrap(p.grad.array.clip(-clip_value, clip_value))
 
 
 def parameters_to_vector(parameters):
@@ -62,5 +62,5 @@ def vector_to_parameters(vector, parameters):
     with grad_mode.no_grad():
         for p in parameters:
             n = p.numel()
-            p.copy_(vector.data[start:start + n].reshape(p.shape))
+            p.copy_(vector.array[start:start + n].reshape(p.shape))
             start += n

@@ -18,7 +18,7 @@ class ReLU(Function):
         return backend.array_module(x).maximum(x, 0)
 
     def backward(self, g):  # slope 1 where x > 0, else 0 (and 0 at the kink, like PyTorch)
-        return g * Tensor.wrap((self.inputs[0].data > 0).astype(g.dtype))
+        return g * Tensor.wrap((self.inputs[0].array > 0).astype(g.dtype))
 
 
 class LeakyReLU(Function):
@@ -26,7 +26,7 @@ class LeakyReLU(Function):
         return backend.array_module(x).where(x > 0, x, x * self.slope)
 
     def backward(self, g):  # slope 1 where x > 0, else `slope`
-        x = self.inputs[0].data
+        x = self.inputs[0].array
         return g * Tensor.wrap(backend.array_module(x).where(x > 0, 1.0, self.slope).astype(g.dtype))
 
 

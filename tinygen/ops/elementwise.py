@@ -124,7 +124,7 @@ class Abs(Function):
         return backend.array_module(x).abs(x)
 
     def backward(self, g):  # d|x|/dx = sign(x), taken as 0 at the kink
-        x = self.inputs[0].data
+        x = self.inputs[0].array
         return g * Tensor.wrap(backend.array_module(x).sign(x))
 
 
@@ -133,7 +133,7 @@ class Maximum(Function):
         return backend.array_module(a).maximum(a, b)
 
     def backward(self, g):  # the larger input takes the gradient; a tie splits it
-        a, b = (t.data for t in self.inputs)
+        a, b = (t.array for t in self.inputs)
         to_a = Tensor.wrap(((a > b) + 0.5 * (a == b)).astype(g.dtype))
         return g * to_a, g * (1.0 - to_a)
 
@@ -143,7 +143,7 @@ class Minimum(Function):
         return backend.array_module(a).minimum(a, b)
 
     def backward(self, g):
-        a, b = (t.data for t in self.inputs)
+        a, b = (t.array for t in self.inputs)
         to_a = Tensor.wrap(((a < b) + 0.5 * (a == b)).astype(g.dtype))
         return g * to_a, g * (1.0 - to_a)
 
@@ -166,7 +166,7 @@ class Clamp(Function):
         return backend.array_module(x).clip(x, self.low, self.high)
 
     def backward(self, g):  # slope 1 inside [low, high], 0 where the value was clipped
-        x = self.inputs[0].data
+        x = self.inputs[0].array
         inside = backend.array_module(x).ones(x.shape, dtype=bool)
         if self.low is not None:
             inside &= x >= self.low
@@ -247,7 +247,7 @@ def as_tensor_like(value, like):
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (int, float, bool)) and backend.is_floating(like.dtype):
-        return Tensor.wrap(backend.array_module(like.data).asarray(value, dtype=like.dtype))
+        return Tensor.wrap(backend.array_module(like.array).asarray(value, dtype=like.dtype))
     return Tensor(value, device=like.device)
 
 
@@ -315,7 +315,7 @@ def where(condition, a, b):
     """Elementwise choice: ``a`` where ``condition`` holds, else ``b`` (all broadcast together)."""
     a, b = _operands(a, b)
     _check_broadcast("where", a, b)
-    cond = condition.data if isinstance(condition, Tensor) else backend.as_array(condition, device=a.device)
+    cond = condition.array if isinstance(condition, Tensor) else backend.as_array(condition, device=a.device)
     return Where.apply(a, b, condition=cond)
 
 

@@ -69,7 +69,7 @@ class BinaryCrossEntropy(Function):
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """Cross-entropy of probabilities ``input`` in [0, 1] against targets in [0, 1]."""
     _check_same_shape("binary_cross_entropy", input, target)
-    if input.device == "cpu" and bool(((input.data < 0) | (input.data > 1)).any()):  # GPU: no wait for a check
+    if input.device == "cpu" and bool(((input.array < 0) | (input.array > 1)).any()):  # GPU: no wait for a check
         raise ValueError("binary_cross_entropy: input must be probabilities in [0, 1]; for logits use "
                          "binary_cross_entropy_with_logits")
     loss = BinaryCrossEntropy.apply(input, target)
@@ -126,15 +126,15 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     as PyTorch does; targets equal to ``ignore_index`` count nothing.
     """
     _check_class_target("nll_loss", input, target)
-    xp = backend.array_module(input.data)
-    t = backend.as_array(target.data, device=input.device).reshape(-1)
+    xp = backend.array_module(input.array)
+    t = backend.as_array(target.array, device=input.device).reshape(-1)
     classes = input.shape[0] if input.ndim == 1 else input.shape[1]
     if input.device == "cpu" and bool(((t != ignore_index) & ((t < 0) | (t >= classes))).any()):
         # checked only on the CPU: on a GPU this would wait for the device at every step
         raise IndexError(f"nll_loss: target holds a class index outside [0, {classes}) (and not ignore_index={ignore_index})")
     counted = t != ignore_index
     safe_t = xp.where(counted, t, 0)  # ignored positions pick class 0, then get weight 0
-    w = counted.astype(input.dtype) if weight is None else weight.data[safe_t] * counted
+    w = counted.astype(input.dtype) if weight is None else weight.array[safe_t] * counted
     scores = _classes_last(input.reshape(1, -1) if input.ndim == 1 else input)
     picked = scores[xp.arange(scores.shape[0]), safe_t]  # integer-array indexing: backward scatter-adds
     loss = -picked * Tensor.wrap(w)
@@ -171,12 +171,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         return nll
     # the uniform part: -sum_c w_c log p_c per prediction, with PyTorch's masking and mean
     _check_class_target("cross_entropy", input, target)
-    counted = Tensor.wrap((target.data != ignore_index).astype(input.dtype))
+    counted = Tensor.wrap((target.array != ignore_index).astype(input.dtype))
     per_class = log_p if weight is None else log_p * weight.reshape(w_shape)
     smooth = -per_class.sum(class_dim) * counted
     if reduction == "mean":
-        t = backend.as_array(target.data, device=input.device)
-        denominator = counted.data.sum() if weight is None else (weight.data[(t * (t != ignore_index))] * counted.data).sum()
+        t = backend.as_array(target.array, device=input.device)
+        denominator = counted.array.sum() if weight is None else (weight.array[(t * (t != ignore_index))] * counted.array).sum()
         smooth = smooth.sum() / Tensor.wrap(denominator)
     else:
         smooth = reduce_loss(smooth, reduction, "cross_entropy")

@@ -123,7 +123,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     if count_include_pad:
         divisor = float(geom.kernel[0] * geom.kernel[1])
     else:  # how many real (unpadded) pixels each window covers, (1, OH, OW, 1)
-        ones = backend.array_module(x.data).ones((1, 1) + x.shape[2:], dtype=x.dtype)
+        ones = backend.array_module(x.array).ones((1, 1) + x.shape[2:], dtype=x.dtype)
         divisor = windows(pad_image(ones, geom.padding), geom).sum(axis=(4, 5)).transpose(0, 3, 1, 2)
     y = AvgPool2d.apply(x, geom=geom, divisor=divisor)
     return y.squeeze(0) if unbatched else y

@@ -56,8 +56,8 @@ class Amax(Function):
         return reduce(x, axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, g):  # the gradient goes to the maximal element(s), split evenly on ties
-        x = self.inputs[0].data
-        best = self.output.data
+        x = self.inputs[0].array
+        best = self.output.array
         if not self.keepdims:
             best = best.reshape(_kept_shape(x.shape, self.axes))
             g = g.reshape(best.shape)
@@ -68,6 +68,7 @@ class Amax(Function):
 
 class BroadcastTo(Function):
     uses_inputs = False
+    view = True
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -139,12 +140,12 @@ def logsumexp(x, dim=None, keepdim=False):
 
 def argmax(x, dim=None, keepdim=False):
     """The index of the largest value along ``dim`` (of the flattened tensor for None)."""
-    return Tensor.wrap(backend.array_module(x.data).argmax(x.data, axis=dim, keepdims=keepdim))
+    return Tensor.wrap(backend.array_module(x.array).argmax(x.array, axis=dim, keepdims=keepdim))
 
 
 def argmin(x, dim=None, keepdim=False):
     """The index of the smallest value along ``dim``."""
-    return Tensor.wrap(backend.array_module(x.data).argmin(x.data, axis=dim, keepdims=keepdim))
+    return Tensor.wrap(backend.array_module(x.array).argmin(x.array, axis=dim, keepdims=keepdim))
 
 
 def broadcast_to(x, shape):

@@ -12,6 +12,7 @@ from .reduce import broadcast_to, normalize_axes
 
 class Reshape(Function):
     uses_inputs = False
+    view = True
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -23,6 +24,7 @@ class Reshape(Function):
 
 class Permute(Function):
     uses_inputs = False
+    view = True
 
     def forward(self, x):
         return x.transpose(self.axes)
@@ -38,6 +40,7 @@ class GetItem(Function):
     """x[index]: basic slices, integer arrays, boolean masks."""
 
     uses_inputs = False
+    view = True  # for basic slices; integer or boolean indexing copies, and the result is then its own
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -112,7 +115,7 @@ def reshape(x, shape):
     size, unknown = 1, [i for i, n in enumerate(shape) if n == -1]
     for n in shape:
         size *= n if n != -1 else 1
-    total = x.data.size
+    total = x.array.size
     if len(unknown) > 1 or (unknown and (size == 0 or total % size)) or (not unknown and size != total):
         raise ValueError(f"reshape: cannot view a tensor of shape {x.shape} ({total} elements) as {shape}")
     return Reshape.apply(x, shape=shape)
@@ -167,7 +170,7 @@ def index_arrays(index):
     out = []
     for p in parts:
         if isinstance(p, Tensor):
-            p = p.data
+            p = p.array
         elif isinstance(p, list):
             p = backend.as_array(p)
         out.append(p)

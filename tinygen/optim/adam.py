@@ -36,7 +36,7 @@ class Adam(Optimizer):
             if self.decoupled_weight_decay:
                 p.mul_(1.0 - lr * wd)  # AdamW: shrink the weights, apart from the gradient
             else:
-                grad = grad + wd * p.data
+                grad = grad + wd * p.array
         if not state:
             state["step"] = 0
             state["exp_avg"] = _zeros_like(p)
@@ -44,8 +44,8 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = _zeros_like(p)
         state["step"] += 1
-        v_max = state["max_exp_avg_sq"].data if group["amsgrad"] else None
-        adam_step(p, grad, state["exp_avg"].data, state["exp_avg_sq"].data, v_max, state["step"], lr, beta1, beta2, eps)
+        v_max = state["max_exp_avg_sq"].array if group["amsgrad"] else None
+        adam_step(p, grad, state["exp_avg"].array, state["exp_avg_sq"].array, v_max, state["step"], lr, beta1, beta2, eps)
 
 
 @kernels.replaceable
@@ -76,4 +76,4 @@ class AdamW(Adam):
 
 
 def _zeros_like(p):
-    return Tensor.wrap(backend.array_module(p.data).zeros_like(p.data))
+    return Tensor.wrap(backend.array_module(p.array).zeros_like(p.array))

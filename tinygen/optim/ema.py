@@ -68,10 +68,12 @@ class EMA:
                     p.copy_(backup[name])
 
     def state_dict(self):
+        """decay, warmup, num_updates and the shadow weights by parameter name (tensors shared, not copied)."""
         return {"decay": self.decay, "warmup": self.warmup, "num_updates": self.num_updates,
                 "shadow": dict(self.shadow)}
 
     def load_state_dict(self, state_dict):
+        """Restore what ``state_dict()`` saved; the shadow weights are copied in place, names must match."""
         shadow = state_dict["shadow"]
         if set(shadow) != set(self.shadow):
             raise ValueError(

@@ -15,7 +15,11 @@ import math
 
 
 class LRScheduler:
-    """Base class: subclasses write ``lr_at(base_lr, t)``."""
+    """Base class: subclasses write ``lr_at(base_lr, t)``, the rate at step t as a closed form.
+
+    Building a schedule records each group's starting rate (``initial_lr``) and sets the rate
+    for step 0; each ``step()`` after ``optimizer.step()`` moves to the next step's rate.
+    """
 
     def __init__(self, optimizer, last_epoch=-1):
         self.optimizer = optimizer
@@ -27,9 +31,11 @@ class LRScheduler:
         self.step()  # t = last_epoch + 1: the rate for the first optimiser step
 
     def lr_at(self, base_lr, t):
+        """The learning rate at step t for a group whose rate started at ``base_lr`` (a float)."""
         raise NotImplementedError(f"{type(self).__name__}.lr_at")
 
     def step(self):
+        """t += 1, then set every group's ``lr`` to lr_at(base_lr, t); call after optimizer.step()."""
         self.last_epoch += 1
         self._set_lrs([self.lr_at(base, self.last_epoch) for base in self.base_lrs])
 
@@ -43,9 +49,11 @@ class LRScheduler:
         return self._last_lr
 
     def state_dict(self):
+        """The step count, starting rates and last rates: all a closed-form schedule needs to resume."""
         return {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs), "last_lr": list(self._last_lr)}
 
     def load_state_dict(self, state_dict):
+        """Restore what ``state_dict()`` saved; the groups' current ``lr`` comes back with the optimiser's state."""
         self.last_epoch = state_dict["last_epoch"]
         self.base_lrs = list(state_dict["base_lrs"])
         self._last_lr = list(state_dict["last_lr"])
@@ -147,6 +155,7 @@ class SequentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def step(self):
+        """t += 1; the scheduler of t's phase sets the rates at its own step count (t minus the phase's start)."""
         self.last_epoch += 1
         phase = bisect.bisect_right(self.milestones, self.last_epoch)
         t = self.last_epoch - (self.milestones[phase - 1] if phase > 0 else 0)
@@ -156,9 +165,11 @@ class SequentialLR(LRScheduler):
         self._last_lr = list(inner.get_last_lr())
 
     def state_dict(self):
+        """Its own step count and rates, plus each phase scheduler's state."""
         return {**super().state_dict(), "schedulers": [s.state_dict() for s in self.schedulers]}
 
     def load_state_dict(self, state_dict):
+        """Restore its own state and each phase scheduler's."""
         super().load_state_dict(state_dict)
         for s, saved in zip(self.schedulers, state_dict["schedulers"]):
             s.load_state_dict(saved)

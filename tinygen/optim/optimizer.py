@@ -18,6 +18,17 @@ from ..tensor import Tensor
 
 
 class Optimizer:
+    """Base class of the optimisers: parameters in groups, one update rule, state per parameter.
+
+    ``params`` is an iterable of leaf, floating-point Tensors, or of dicts ``{"params": [...],
+    "lr": ...}`` (param groups); ``defaults`` fills each group's missing hyper-parameters. Each
+    training step is ``loss.backward(); opt.step(); opt.zero_grad()``: ``step()`` applies the
+    subclass's ``_update`` to every parameter that has a gradient, in place and with no graph,
+    and ``zero_grad()`` clears the gradients, which would otherwise add up across backwards.
+    ``state_dict()`` / ``load_state_dict()`` save and restore the hyper-parameters and
+    per-parameter state (Adam's moments, SGD's momentum), so a resumed run continues exactly.
+    """
+
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.state = {}  # parameter -> dict of its state (tensors are dict keys by identity)
@@ -61,7 +72,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:  # a fresh array rather than zero_(): safe even if the old one is shared
-                    p.grad = Tensor.wrap(backend.array_module(p.grad.data).zeros_like(p.grad.data))
+                    p.grad = Tensor.wrap(backend.array_module(p.grad.array).zeros_like(p.grad.array))
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; ``closure`` re-computes and returns the loss."""
@@ -73,7 +84,7 @@ class Optimizer:
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is not None:
-                        self._update(p, p.grad.data, self.state.setdefault(p, {}), group)
+                        self._update(p, p.grad.array, self.state.setdefault(p, {}), group)
         return loss
 
     def _update(self, p, grad, state, group):
@@ -95,6 +106,11 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
+        """Restore what ``state_dict()`` saved into an optimiser over the same parameters, in order.
+
+        Group hyper-parameters (``lr`` included) are replaced; state tensors are copied onto each
+        parameter's device and, if floating, into its dtype.
+        """
         name = type(self).__name__
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
@@ -120,7 +136,7 @@ class Optimizer:
 def _like_param(value, p):
     """A saved state entry as a fresh Tensor on ``p``'s device and, if floating, in ``p``'s dtype."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if not backend.is_array(value):
         return value  # a step count or another plain number
     dtype = p.dtype if backend.is_floating(value.dtype) else value.dtype

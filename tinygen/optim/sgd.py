@@ -26,12 +26,12 @@ class SGD(Optimizer):
         if group["maximize"]:
             grad = -grad
         if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data  # gradient of (weight_decay / 2) * |p|^2
+            grad = grad + group["weight_decay"] * p.array  # gradient of (weight_decay / 2) * |p|^2
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = Tensor.wrap(grad.copy())
             else:
                 buf.mul_(momentum).add_(grad, alpha=1.0 - group["dampening"])
-            grad = grad + momentum * buf.data if group["nesterov"] else buf.data
+            grad = grad + momentum * buf.array if group["nesterov"] else buf.array
         p.sub_(grad, alpha=group["lr"])

@@ -39,6 +39,9 @@ class MLPDiscriminator(nn.Module):
     """x (B, in_dim) -> logits (B / pack, 1), LeakyReLU(0.2) between ``depth`` hidden layers.
 
     The input is divided by ``scale`` first, so the layers see O(1) numbers (see MLPGenerator).
+    The switches add the fixes of tricks.py: ``pack`` samples judged together (B must be a
+    multiple of it), a ``minibatch_std`` feature before the last layer, ``spectral_norm`` on
+    every Linear. The logit is unbounded; the losses read it through softplus (log-sigmoid).
     """
 
     def __init__(self, in_dim=2, hidden=256, depth=3, pack=1, minibatch_std=False, spectral_norm=False, scale=1.0):
@@ -62,6 +65,8 @@ class DCGenerator(nn.Module):
     """z (B, latent_dim) -> images (B, channels, S, S) in [-1, 1], S = 8 or 28 (any multiple of 4).
 
     A dense layer makes a (2w, S/4, S/4) map; two stride-2 transposed convolutions double it twice.
+    BatchNorm after each hidden layer (DCGAN's recipe; safe here, as the gradient penalty only
+    differentiates D) and a tanh at the end, matching data scaled to [-1, 1].
     """
 
     def __init__(self, latent_dim=32, image_size=28, channels=1, width=32):
@@ -82,7 +87,12 @@ class DCGenerator(nn.Module):
 
 
 class DCDiscriminator(nn.Module):
-    """images (B, C, S, S) -> logits (B / pack, 1): two stride-2 convolutions, then a dense layer."""
+    """images (B, C, S, S) -> logits (B / pack, 1): two stride-2 convolutions, then a dense layer.
+
+    LeakyReLU(0.2) after each convolution and no BatchNorm (see the module docstring); S must be
+    a multiple of 4. ``pack``, ``minibatch_std`` and ``spectral_norm`` switch on the
+    mode-collapse fixes of tricks.py, as in MLPDiscriminator.
+    """
 
     def __init__(self, image_size=28, channels=1, width=32, pack=1, minibatch_std=False, spectral_norm=False):
         super().__init__()

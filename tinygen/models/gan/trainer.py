@@ -10,15 +10,25 @@ from .losses import discriminator_loss, generator_loss, gradient_penalty
 
 
 class GANTrainer:
+    """One GAN training round at a time: generator G, discriminator D and their two optimisers.
+
+    ``step(next_real)`` makes ``n_critic`` discriminator steps, each on a fresh real batch, then one
+    generator step with the same batch size. ``loss`` names the game (losses.LOSSES); with
+    "wgan-gp" the gradient penalty, times ``gp_weight``, joins D's loss. G needs a
+    ``latent_dim``; a packing D's ``pack`` is used by the penalty.
+    """
+
     def __init__(self, generator, discriminator, opt_g, opt_d, loss="nonsaturating", n_critic=1, gp_weight=10.0):
         self.G, self.D, self.opt_g, self.opt_d = generator, discriminator, opt_g, opt_d
         self.loss, self.n_critic, self.gp_weight = loss, n_critic, gp_weight
         self.pack = getattr(discriminator, "pack", 1)
 
     def noise(self, n, device=None):
+        """z ~ N(0, I) of shape (n, G.latent_dim), float32, on ``device``."""
         return randn(n, self.G.latent_dim, device=device)
 
     def discriminator_step(self, real):
+        """One D update on a real batch (B, ...) and B detached fakes; returns D's loss (0-d, detached)."""
         fake = self.G(self.noise(real.shape[0], real.device)).detach()  # D's step must not reach G
         d_loss = discriminator_loss(self.loss, self.D(real), self.D(fake))
         if self.loss == "wgan-gp":
@@ -29,6 +39,7 @@ class GANTrainer:
         return d_loss.detach()
 
     def generator_step(self, batch_size, device=None):
+        """One G update on ``batch_size`` fresh fakes scored by D; returns G's loss (0-d, detached)."""
         g_loss = generator_loss(self.loss, self.D(self.G(self.noise(batch_size, device))))
         self.opt_g.zero_grad()
         g_loss.backward()  # also fills D's .grad, which the next discriminator_step zeroes first

@@ -39,7 +39,10 @@ class Pack(Module):
 
 
 class MinibatchStd(Module):
-    """Append std over the batch (averaged over features) as one more feature (or channel)."""
+    """Append std over the batch (averaged over features) as one more feature (or channel).
+
+    (B, F) -> (B, F + 1), or (B, C, H, W) -> (B, C + 1, H, W).
+    """
 
     def __init__(self, eps=1e-8):
         super().__init__()
@@ -59,6 +62,7 @@ class SpectralNorm(Module):
     sigma = u^T W v, with u and v the singular vectors kept between calls and refined by one
     power-iteration step each training call (v <- W^T u / |.|, u <- W v / |.|). u and v are
     constants to autograd (as in the paper and PyTorch), so the gradient flows through W / sigma.
+    Inputs and outputs are shaped as for the wrapped layer.
     """
 
     def __init__(self, layer, eps=1e-12):
@@ -71,6 +75,7 @@ class SpectralNorm(Module):
         self.register_buffer("u", u / (u * u).sum().sqrt())
 
     def normalized_weight(self):
+        """W / sigma(W), shaped like the layer's weight; in training mode the stored u is refined first."""
         w = self.layer.weight
         matrix = w.reshape(w.shape[0], -1)  # (out, in * kh * kw)
         with no_grad():
