@@ -7,8 +7,10 @@
     x.grad          # tensor([[2., 4.]])
 """
 
-from . import backend, tensor_methods
-from .autograd import AnomalyError, detect_anomaly, grad
+from . import backend, compat, tensor_methods
+from .compat import amax, amin, broadcast_to, clip, concatenate, get_default_device, logsumexp, max, mean, min, neg, pow, sum, var
+from .anomaly import AnomalyError, detect_anomaly
+from .autograd import grad
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .kernels import fast_kernels_enabled, use_fast_kernels
 from .backend import (
@@ -53,58 +55,5 @@ from .tensor import Tensor
 from .serialization import CheckpointError, load, save
 from . import optim
 from . import fast  # registers the fast kernels (tg.use_fast_kernels(False) sets them aside)
-
-clip = clamp
-concatenate = cat
-
-
-def broadcast_to(x, shape):
-    return x.broadcast_to(shape)
-
-
-def get_default_device():
-    return backend.default_device()
-
-
-def pow(x, exponent):
-    return x**exponent
-
-
-def neg(x):
-    return -x
-
-
-# Reductions with PyTorch's spelling (dim, keepdim); the Tensor methods also take NumPy's.
-def sum(x, dim=None, keepdim=False):
-    return x.sum(dim, keepdim)
-
-
-def mean(x, dim=None, keepdim=False):
-    return x.mean(dim, keepdim)
-
-
-def var(x, dim=None, keepdim=False, correction=1):
-    return x.var(dim, keepdim, correction)
-
-
-def logsumexp(x, dim=None, keepdim=False):
-    return x.logsumexp(dim, keepdim)
-
-
-def amax(x, dim=None, keepdim=False):
-    return x.amax(dim, keepdim)
-
-
-def amin(x, dim=None, keepdim=False):
-    return x.amin(dim, keepdim)
-
-
-def max(x, dim=None, keepdim=False):
-    return x.max(dim, keepdim)
-
-
-def min(x, dim=None, keepdim=False):
-    return x.min(dim, keepdim)
-
 
 __version__ = "0.1.0"

@@ -17,74 +17,10 @@ and that Function's ``inputs``. ``loss.backward()`` orders those Functions (each
 Function that uses its output), then runs their backwards from the loss down to the leaves.
 """
 
-import contextlib
-import os
-import traceback
 import weakref
 
-from . import backend, grad_mode
+from . import anomaly, backend, grad_mode
 from .tensor import Tensor
-
-_anomaly_enabled = False
-
-
-# ---------------------------------------------------------------- anomaly mode
-class AnomalyError(FloatingPointError):
-    """Raised under ``detect_anomaly`` when an op first produces NaN or Inf."""
-
-
-@contextlib.contextmanager
-def detect_anomaly():
-    """Check every op's forward output and backward gradients for NaN/Inf.
-
-    Slow (each check synchronises with the device), so only for hunting a bug: the error
-    names the op and the line of user code that created it. NumPy's own divide/invalid
-    warnings are silenced inside, so the error that names the op is the one you see.
-    """
-    global _anomaly_enabled
-    previous, _anomaly_enabled = _anomaly_enabled, True
-    try:
-        with backend.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            yield
-    finally:
-        _anomaly_enabled = previous
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _user_frame():
-    """The innermost stack frame outside tinygen itself: where the user called the op."""
-    for frame in reversed(traceback.extract_stack()):
-        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
-            return f"{frame.filename}:{frame.lineno} in {frame.name}"
-    return "<unknown>"
-
-
-def _created_at(fn):
-    return getattr(fn, "created_at", "<unknown: the op ran before detect_anomaly was switched on>")
-
-
-def _check_finite(array, what, fn):
-    xp = backend.array_module(array)
-    if not bool(xp.isfinite(array).all()):
-        kind = "nan" if bool(xp.isnan(array).any()) else "inf"
-        raise AnomalyError(
-            f"{type(fn).__name__} produced {kind} in its {what} (shape {tuple(array.shape)}); "
-            f"the op was created at {_created_at(fn)}"
-        )
-
-
-def _anomaly_checked_backward(fn, g):
-    """fn.backward(g), blaming fn when an op inside its backward makes NaN/Inf (sqrt'(0) = inf)."""
-    try:
-        return fn.backward(g)
-    except AnomalyError as e:
-        raise AnomalyError(
-            f"{type(fn).__name__} backward produced a non-finite gradient (the op was created at "
-            f"{_created_at(fn)}): inside it, {e}"
-        ) from None
-
 
 # ---------------------------------------------------------------- Function
 class Function:
@@ -119,9 +55,8 @@ class Function:
         result = Tensor.wrap(out, requires_grad)
         if fn.view and backend.array_module(out).may_share_memory(out, inputs[0].array):
             result.version_counter = inputs[0].version_counter  # an alias: in-place changes to either show in both
-        if _anomaly_enabled:
-            fn.created_at = _user_frame()
-            _check_finite(result.array, "forward output", fn)
+        if anomaly.is_enabled():
+            anomaly.check_forward(fn, result.array)
         if requires_grad:
             fn.inputs = inputs
             fn.needs_input_grad = needs_input_grad
@@ -133,12 +68,18 @@ class Function:
 
     @property
     def output(self):
+        """The result this op made (held weakly: the result holds the op)."""
         return self._output()
 
     def forward(self, *arrays):
+        """The op's value, computed on raw arrays (one per input tensor); returns one array."""
         raise NotImplementedError(f"{type(self).__name__}.forward")
 
     def backward(self, grad):
+        """Given dL/d(output) as a Tensor, return dL/d(input) for each input, as Tensors (None: no gradient).
+
+        Written with Tensor ops, so that under ``create_graph=True`` it records a graph too.
+        """
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
     def release(self):
@@ -226,7 +167,7 @@ def _owned(g, handed_out):
     """
     data = g.array
     if id(data) in handed_out or data.base is not None:  # a view (broadcast, reshape) shares memory
-        g = g.clone() if g.requires_grad else Tensor.wrap(data.copy(), False)
+        g = g.clone() if g.requires_grad else Tensor.wrap(data.copy())
     handed_out.add(id(g.array))
     return g
 
@@ -283,7 +224,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
 def _backward_one(fn, g, grads):
     """Run one op's backward and add each input's gradient into ``grads``."""
     _check_versions(fn)
-    input_grads = _anomaly_checked_backward(fn, g) if _anomaly_enabled else fn.backward(g)
+    input_grads = anomaly.checked_backward(fn, g) if anomaly.is_enabled() else fn.backward(g)
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
     for t, gi in zip(fn.inputs, input_grads):
@@ -291,8 +232,8 @@ def _backward_one(fn, g, grads):
             continue
         if gi.shape != t.shape:  # undo broadcasting, here and only here
             gi = gi.sum_to(t.shape)  # an op of tinygen/ops/reduce.py
-        if _anomaly_enabled:
-            _check_finite(gi.array, "backward (gradient of an input)", fn)
+        if anomaly.is_enabled():
+            anomaly.check_finite(gi.array, "backward (gradient of an input)", fn)
         _accumulate(grads, id(t.creator) if t.creator else id(t), gi)
 
 
@@ -334,7 +275,7 @@ def _root_grads(outputs, grad_outputs):
                     f"backward: the output has shape {out.shape}; a gradient can be implied only "
                     "for a single-element output, so pass gradient= (a tensor of that shape)"
                 )
-            g = Tensor.wrap(backend.array_module(out.array).ones_like(out.array), False)
+            g = Tensor.wrap(backend.array_module(out.array).ones_like(out.array))
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=out.dtype, device=out.device)
         if g.shape != out.shape:
@@ -357,8 +298,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     With ``create_graph=True`` the returned gradients are themselves differentiable.
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs] * len(outputs)
     if retain_graph is None:

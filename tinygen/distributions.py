@@ -13,7 +13,7 @@ which axes form one example and sums them. Values are in nats.
 import math
 
 from . import backend
-from .creation import rand, randn
+from .creation import rand, randn, zeros
 from .ops.activation import log_softmax, softmax, softplus
 from .ops.elementwise import as_tensor_like
 from .tensor import Tensor
@@ -64,8 +64,6 @@ class Normal:
     @classmethod
     def standard(cls, shape, dtype=None, device=None):
         """N(0, I) of a given shape: the VAE's prior p(z)."""
-        from .creation import zeros
-
         zero = zeros(shape, dtype=dtype, device=device)
         return cls(zero, logvar=zero)
 

@@ -7,7 +7,14 @@ version counter that in-place updates bump. What you can *do* with a tensor (``x
 attached to this class in one place, ``tinygen/tensor_methods.py``, once they exist.
 """
 
+import operator
+
 from . import backend, grad_mode
+
+
+def _comparison(op):
+    """``op`` (==, <, &, ...) between a tensor and a tensor or number, as a boolean tensor."""
+    return lambda self, other: Tensor.wrap(op(self.array, other.array if isinstance(other, Tensor) else other))
 
 
 class VersionCounter:
@@ -101,36 +108,9 @@ class Tensor:
         """How many in-place changes this tensor's memory has seen (through it or any alias)."""
         return self.version_counter.count
 
-    @property
-    def data(self):
-        """PyTorch's ``.data``: the same values as a tensor outside the graph (shared memory).
-
-        Changes made through it are seen by the graph (it shares the version counter).
-        tinygen's own code reads ``.array``, the raw NumPy/CuPy array, which is not a Tensor.
-        """
-        return self.alias()
-
-    @data.setter
-    def data(self, values):
-        self.array = values.array if isinstance(values, Tensor) else backend.as_array(values, device=self.device)
-        self.version_counter.count += 1
-
-    @property
-    def grad_fn(self):
-        """PyTorch's name for ``creator``: the Function that made this tensor, or None."""
-        return self.creator
-
-    def size(self, dim=None):
-        """The shape, or with ``dim`` the size of that one dimension."""
-        return self.shape if dim is None else self.shape[dim]
-
     def numel(self):
         """The number of elements."""
         return int(self.array.size)
-
-    def dim(self):
-        """The number of dimensions (PyTorch's spelling of ``ndim``)."""
-        return self.ndim
 
     def __len__(self):
         if self.ndim == 0:
@@ -260,33 +240,10 @@ class Tensor:
         self.array[parts if isinstance(index, tuple) else parts[0]] = value
 
     # ------------------------------------------------------------ comparisons
-    # They give boolean tensors and stand outside the graph: nothing to differentiate.
-    def _compare(self, other, op):
-        return Tensor.wrap(op(self.array, other.array if isinstance(other, Tensor) else other))
-
-    def __eq__(self, other):
-        return self._compare(other, lambda a, b: a == b)
-
-    def __ne__(self, other):
-        return self._compare(other, lambda a, b: a != b)
-
-    def __lt__(self, other):
-        return self._compare(other, lambda a, b: a < b)
-
-    def __le__(self, other):
-        return self._compare(other, lambda a, b: a <= b)
-
-    def __gt__(self, other):
-        return self._compare(other, lambda a, b: a > b)
-
-    def __ge__(self, other):
-        return self._compare(other, lambda a, b: a >= b)
-
-    def __and__(self, other):
-        return self._compare(other, lambda a, b: a & b)
-
-    def __or__(self, other):
-        return self._compare(other, lambda a, b: a | b)
+    # They give boolean tensors and stand outside the graph: there is nothing to differentiate.
+    __eq__, __ne__ = _comparison(operator.eq), _comparison(operator.ne)
+    __lt__, __le__, __gt__, __ge__ = (_comparison(op) for op in (operator.lt, operator.le, operator.gt, operator.ge))
+    __and__, __or__ = _comparison(operator.and_), _comparison(operator.or_)
 
     def __invert__(self):
         return Tensor.wrap(~self.array)

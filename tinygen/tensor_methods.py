@@ -7,14 +7,9 @@ both: ``x + y`` calls ``elementwise.add(x, y)``, ``x.sum(1)`` calls ``reduce.sum
 method: to read how one works, follow the name it points at.
 """
 
-import collections
-
 from . import autograd, backend
 from .ops import activation, elementwise, linalg, reduce, shape
 from .tensor import Tensor
-
-MinMax = collections.namedtuple("MinMax", ["values", "indices"])
-
 
 def _shape_arg(args):
     """reshape(2, 3) and reshape((2, 3)) both mean the shape (2, 3)."""
@@ -33,23 +28,34 @@ def to(self, device=None, dtype=None):
     return out
 
 
-def max(self, dim=None, keepdim=False):
-    """The largest value; with ``dim``, ``(values, indices)`` as PyTorch returns it."""
-    if dim is None:
-        return reduce.amax(self, None, keepdim)
-    return MinMax(reduce.amax(self, dim, keepdim), reduce.argmax(self, dim, keepdim))
-
-
-def min(self, dim=None, keepdim=False):
-    """The smallest value; with ``dim``, ``(values, indices)``."""
-    if dim is None:
-        return reduce.amin(self, None, keepdim)
-    return MinMax(reduce.amin(self, dim, keepdim), reduce.argmin(self, dim, keepdim))
-
-
 def std(self, dim=None, keepdim=False, correction=1):
     """The standard deviation: the square root of ``var``."""
     return reduce.var(self, dim, keepdim, correction).sqrt()
+
+
+def square(self):
+    """x * x."""
+    return self * self
+
+
+def reshape(self, *size):
+    """The same values in another shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; -1 is inferred."""
+    return shape.reshape(self, _shape_arg(size))
+
+
+def permute(self, *dims):
+    """The axes in a new order: ``x.permute(0, 2, 3, 1)`` (a view)."""
+    return shape.permute(self, _shape_arg(dims))
+
+
+def expand(self, *size):
+    """Broadcast to ``size``; -1 keeps that dimension: ``x.expand(4, -1)``."""
+    return shape.expand(self, _shape_arg(size))
+
+
+def matmul(self, other):
+    """self @ other."""
+    return linalg.matmul(self, elementwise.as_tensor_like(other, self))
 
 
 def sign(self):
@@ -74,7 +80,7 @@ Tensor.__pos__ = lambda self: self
 Tensor.__pow__ = elementwise.pow
 Tensor.__rpow__ = lambda self, base: elementwise.pow(elementwise.as_tensor_like(base, self), self)
 Tensor.__abs__ = elementwise.abs
-Tensor.__matmul__ = lambda self, other: linalg.matmul(self, elementwise.as_tensor_like(other, self))
+Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: linalg.matmul(elementwise.as_tensor_like(other, self), self)
 Tensor.__getitem__ = shape.getitem
 
@@ -84,10 +90,10 @@ Tensor.log = elementwise.log
 Tensor.sqrt = elementwise.sqrt
 Tensor.abs = elementwise.abs
 Tensor.pow = elementwise.pow
-Tensor.square = lambda self: self * self
+Tensor.square = square
 Tensor.maximum = elementwise.maximum
 Tensor.minimum = elementwise.minimum
-Tensor.clamp = Tensor.clip = elementwise.clamp
+Tensor.clamp = elementwise.clamp
 Tensor.clone = elementwise.clone
 Tensor.sign = sign
 Tensor.relu = activation.relu
@@ -98,20 +104,12 @@ Tensor.log_softmax = activation.log_softmax
 
 # ---------------------------------------------------------------- dtype and device
 Tensor.to = to
-Tensor.cpu = lambda self: self.to("cpu")
-Tensor.cuda = lambda self: self.to("cuda")
-Tensor.float = lambda self: self.to(backend.float32)
-Tensor.double = lambda self: self.to(backend.float64)
-Tensor.long = lambda self: self.to(backend.int64)
-Tensor.type = to
 
 # ---------------------------------------------------------------- reductions
 Tensor.sum = reduce.sum
 Tensor.mean = reduce.mean
 Tensor.var = reduce.var
 Tensor.std = std
-Tensor.max = max
-Tensor.min = min
 Tensor.amax = reduce.amax
 Tensor.amin = reduce.amin
 Tensor.logsumexp = reduce.logsumexp
@@ -121,14 +119,12 @@ Tensor.broadcast_to = reduce.broadcast_to
 Tensor.sum_to = reduce.sum_to
 
 # ---------------------------------------------------------------- shape
-Tensor.reshape = Tensor.view = lambda self, *size: shape.reshape(self, _shape_arg(size))
-Tensor.view_as = lambda self, other: shape.reshape(self, other.shape)
+Tensor.reshape = reshape
 Tensor.flatten = shape.flatten
-Tensor.permute = lambda self, *dims: shape.permute(self, _shape_arg(dims))
+Tensor.permute = permute
 Tensor.transpose = shape.transpose
-Tensor.T = property(lambda self: shape.permute(self, tuple(reversed(range(self.ndim)))))
-Tensor.expand = lambda self, *size: shape.expand(self, _shape_arg(size))
-Tensor.expand_as = lambda self, other: shape.expand(self, other.shape)
+Tensor.T = property(lambda self: shape.permute(self, tuple(reversed(range(self.ndim)))), doc="The axes reversed.")
+Tensor.expand = expand
 Tensor.unsqueeze = shape.unsqueeze
 Tensor.squeeze = shape.squeeze
-Tensor.matmul = Tensor.__matmul__
+Tensor.matmul = matmul

@@ -14,6 +14,8 @@ from .reduce import amax
 
 
 class ReLU(Function):
+    """max(x, 0)."""
+
     def forward(self, x):
         return backend.array_module(x).maximum(x, 0)
 
@@ -22,6 +24,8 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
+    """x where x > 0, else slope * x."""
+
     def forward(self, x):
         return backend.array_module(x).where(x > 0, x, x * self.slope)
 
@@ -31,6 +35,8 @@ class LeakyReLU(Function):
 
 
 class Sigmoid(Function):
+    """1 / (1 + e^-x), computed without overflow."""
+
     uses_inputs = False
     uses_output = True
 
@@ -46,6 +52,8 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    """The hyperbolic tangent."""
+
     uses_inputs = False
     uses_output = True
 
@@ -58,6 +66,8 @@ class Tanh(Function):
 
 
 class Softplus(Function):
+    """log(1 + e^x), a smooth ReLU."""
+
     def forward(self, x):
         # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): the exponent is never positive
         xp = backend.array_module(x)
@@ -69,18 +79,22 @@ class Softplus(Function):
 
 # ---------------------------------------------------------------- the functions
 def relu(x):
+    """max(x, 0), elementwise."""
     return ReLU.apply(x)
 
 
 def leaky_relu(x, negative_slope=0.01):
+    """x where x > 0, else negative_slope * x."""
     return LeakyReLU.apply(x, slope=float(negative_slope))
 
 
 def sigmoid(x):
+    """1 / (1 + e^-x), elementwise, stable for any x."""
     return Sigmoid.apply(x)
 
 
 def tanh(x):
+    """The hyperbolic tangent, elementwise."""
     return Tanh.apply(x)
 
 

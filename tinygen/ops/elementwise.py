@@ -10,6 +10,8 @@ from ..tensor import Tensor
 
 
 class Add(Function):
+    """a + b."""
+
     uses_inputs = False
 
     def forward(self, a, b):
@@ -20,6 +22,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    """a - b."""
+
     uses_inputs = False
 
     def forward(self, a, b):
@@ -30,6 +34,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    """a * b."""
+
     def forward(self, a, b):
         return a * b
 
@@ -40,6 +46,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    """a / b."""
+
     def forward(self, a, b):
         return a / b
 
@@ -50,6 +58,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    """-x."""
+
     uses_inputs = False
 
     def forward(self, a):
@@ -66,11 +76,8 @@ class PowScalar(Function):
         return x**self.exponent
 
     def backward(self, g):  # d(x^c)/dx = c x^(c-1)
-        (x,) = self.inputs
         c = self.exponent
-        if c == 2:
-            return g * x * 2.0
-        return g * c * x ** (c - 1)
+        return g * c * self.inputs[0] ** (c - 1)
 
 
 class Pow(Function):
@@ -90,6 +97,8 @@ class Pow(Function):
 
 
 class Exp(Function):
+    """e^x."""
+
     uses_inputs = False
     uses_output = True
 
@@ -101,6 +110,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    """The natural logarithm."""
+
     def forward(self, x):
         return backend.array_module(x).log(x)
 
@@ -109,6 +120,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    """The square root."""
+
     uses_inputs = False
     uses_output = True
 
@@ -120,6 +133,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    """|x|."""
+
     def forward(self, x):
         return backend.array_module(x).abs(x)
 
@@ -129,22 +144,14 @@ class Abs(Function):
 
 
 class Maximum(Function):
+    """The larger of a and b, element by element."""
+
     def forward(self, a, b):
         return backend.array_module(a).maximum(a, b)
 
     def backward(self, g):  # the larger input takes the gradient; a tie splits it
         a, b = (t.array for t in self.inputs)
         to_a = Tensor.wrap(((a > b) + 0.5 * (a == b)).astype(g.dtype))
-        return g * to_a, g * (1.0 - to_a)
-
-
-class Minimum(Function):
-    def forward(self, a, b):
-        return backend.array_module(a).minimum(a, b)
-
-    def backward(self, g):
-        a, b = (t.array for t in self.inputs)
-        to_a = Tensor.wrap(((a < b) + 0.5 * (a == b)).astype(g.dtype))
         return g * to_a, g * (1.0 - to_a)
 
 
@@ -162,20 +169,20 @@ class Where(Function):
 
 
 class Clamp(Function):
+    """x clipped to [low, high] (either bound may be None)."""
+
     def forward(self, x):
         return backend.array_module(x).clip(x, self.low, self.high)
 
     def backward(self, g):  # slope 1 inside [low, high], 0 where the value was clipped
         x = self.inputs[0].array
-        inside = backend.array_module(x).ones(x.shape, dtype=bool)
-        if self.low is not None:
-            inside &= x >= self.low
-        if self.high is not None:
-            inside &= x <= self.high
+        inside = backend.array_module(x).clip(x, self.low, self.high) == x
         return g * Tensor.wrap(inside.astype(g.dtype))
 
 
 class Cast(Function):
+    """x in another dtype; the gradient is cast back."""
+
     uses_inputs = False
 
     def forward(self, x):
@@ -187,6 +194,8 @@ class Cast(Function):
 
 
 class ToDevice(Function):
+    """x copied to another device; the gradient is copied back."""
+
     uses_inputs = False
 
     def forward(self, x):
@@ -198,6 +207,8 @@ class ToDevice(Function):
 
 
 class Clone(Function):
+    """A copy of x with memory of its own."""
+
     uses_inputs = False
 
     def forward(self, x):
@@ -258,18 +269,22 @@ def _binary(cls, name, a, b):
 
 
 def add(a, b):
+    """a + b, broadcasting as NumPy does; a or b may be a Python number."""
     return _binary(Add, "add", a, b)
 
 
 def sub(a, b):
+    """a - b."""
     return _binary(Sub, "sub", a, b)
 
 
 def mul(a, b):
+    """a * b."""
     return _binary(Mul, "mul", a, b)
 
 
 def div(a, b):
+    """a / b (true division: integer inputs give float32)."""
     a, b = _operands(a, b)
     if not backend.is_floating(a.dtype) and not backend.is_floating(b.dtype):
         # true division of integers is float32, as in PyTorch
@@ -278,37 +293,45 @@ def div(a, b):
 
 
 def neg(x):
+    """-x."""
     return Neg.apply(x)
 
 
 def pow(x, exponent):
+    """x ** exponent, for a number or a tensor exponent."""
     if isinstance(exponent, Tensor):
         return _binary(Pow, "pow", x, exponent)
     return PowScalar.apply(x, exponent=exponent)
 
 
 def exp(x):
+    """e^x, elementwise."""
     return Exp.apply(x)
 
 
 def log(x):
+    """The natural logarithm, elementwise."""
     return Log.apply(x)
 
 
 def sqrt(x):
+    """The square root, elementwise."""
     return Sqrt.apply(x)
 
 
 def abs(x):
+    """|x|, elementwise (gradient 0 at 0)."""
     return Abs.apply(x)
 
 
 def maximum(a, b):
+    """The elementwise larger of a and b (a tie splits the gradient)."""
     return _binary(Maximum, "maximum", a, b)
 
 
 def minimum(a, b):
-    return _binary(Minimum, "minimum", a, b)
+    """The elementwise smaller of a and b: -max(-a, -b)."""
+    return -maximum(-a, -b)
 
 
 def where(condition, a, b):
@@ -320,18 +343,22 @@ def where(condition, a, b):
 
 
 def clamp(x, min=None, max=None):
+    """x clipped to [min, max]: gradient 1 inside, 0 where clipped."""
     if min is None and max is None:
         raise ValueError("clamp: give at least one of min and max")
     return Clamp.apply(x, low=min, high=max)
 
 
 def cast(x, dtype):
+    """x as ``dtype`` (differentiable between float types)."""
     return Cast.apply(x, dtype=backend.dtype(dtype))
 
 
 def to_device(x, device):
+    """x on ``device`` ("cpu" or "cuda"), differentiable."""
     return ToDevice.apply(x, device=device)
 
 
 def clone(x):
+    """A differentiable copy of x."""
     return Clone.apply(x)

@@ -14,6 +14,7 @@ from ..tensor import Tensor
 
 
 def reduce_loss(loss, reduction, op):
+    """The per-element losses reduced: their mean, their sum, or as they are ('none')."""
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":

@@ -20,6 +20,8 @@ def _flat_windows(x, geom, fill):
 
 
 class MaxPool2d(Function):
+    """Each window's largest value, (B, C, H, W) -> (B, C, OH, OW)."""
+
     uses_inputs = False
 
     def forward(self, x):

@@ -33,6 +33,8 @@ def _kept_shape(shape, axes):
 
 
 class Sum(Function):
+    """The sum over ``axes``."""
+
     uses_inputs = False
 
     def forward(self, x):
@@ -67,6 +69,8 @@ class Amax(Function):
 
 
 class BroadcastTo(Function):
+    """x repeated to ``shape`` (a read-only view)."""
+
     uses_inputs = False
     view = True
 

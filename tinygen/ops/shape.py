@@ -4,6 +4,8 @@ Each backward moves the gradient back the inverse way, again with these same ops
 second derivatives pass through them unchanged.
 """
 
+import math
+
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -11,6 +13,8 @@ from .reduce import broadcast_to, normalize_axes
 
 
 class Reshape(Function):
+    """The same values in another shape."""
+
     uses_inputs = False
     view = True
 
@@ -23,6 +27,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    """The axes reordered (a view)."""
+
     uses_inputs = False
     view = True
 
@@ -73,6 +79,8 @@ class IndexAdd(Function):
 
 
 class Cat(Function):
+    """Tensors joined along ``axis``."""
+
     uses_inputs = False
 
     def forward(self, *xs):
@@ -109,6 +117,7 @@ def _has_array(index):
 
 # ---------------------------------------------------------------- the functions
 def reshape(x, shape):
+    """x with the same values in ``shape`` (one entry may be -1: inferred)."""
     shape = tuple(shape)
     if shape == x.shape:
         return x
@@ -122,6 +131,7 @@ def reshape(x, shape):
 
 
 def permute(x, axes):
+    """x with its axes in the order ``axes`` (a view)."""
     axes = tuple(a % x.ndim for a in axes)
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of shape {x.shape}")
@@ -129,6 +139,7 @@ def permute(x, axes):
 
 
 def transpose(x, dim0=-2, dim1=-1):
+    """x with axes dim0 and dim1 swapped."""
     axes = list(range(x.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return permute(x, axes)
@@ -143,11 +154,13 @@ def expand(x, shape):
 
 
 def unsqueeze(x, dim):
+    """x with a new axis of size 1 at ``dim``."""
     dim = dim % (x.ndim + 1)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
 def squeeze(x, dim=None):
+    """x without its axes of size 1 (only ``dim``, if given)."""
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
     dim = normalize_axes(dim, x.ndim, "squeeze")
@@ -155,46 +168,31 @@ def squeeze(x, dim=None):
 
 
 def flatten(x, start_dim=0, end_dim=-1):
+    """x with axes start_dim..end_dim merged into one."""
     if x.ndim == 0:
         return reshape(x, (1,))
     start, end = start_dim % x.ndim, end_dim % x.ndim
-    middle = 1
-    for n in x.shape[start : end + 1]:
-        middle *= n
-    return reshape(x, x.shape[:start] + (middle,) + x.shape[end + 1 :])
+    return reshape(x, x.shape[:start] + (math.prod(x.shape[start : end + 1]),) + x.shape[end + 1 :])
 
 
-def index_arrays(index):
-    """The index with its Tensors and lists turned into arrays (for integer-array indexing)."""
+def index_arrays(index, device):
+    """The index with its Tensors, lists and arrays as arrays on ``device`` (integer-array indexing)."""
     parts = index if isinstance(index, tuple) else (index,)
-    out = []
-    for p in parts:
-        if isinstance(p, Tensor):
-            p = p.array
-        elif isinstance(p, list):
-            p = backend.as_array(p)
-        out.append(p)
-    return tuple(out) if isinstance(index, tuple) else out[0]
+    parts = tuple(backend.as_array(p.array if isinstance(p, Tensor) else p, device=device)
+                  if isinstance(p, (Tensor, list)) or backend.is_array(p) else p for p in parts)
+    return parts if isinstance(index, tuple) else parts[0]
 
 
 def getitem(x, index):
     """x[index] as an op: basic slices, integer arrays and boolean masks, as in NumPy."""
-    index = index_arrays(index)
-    if x.device != "cpu":
-        index = _on_device(index, x.device)
     try:
-        return GetItem.apply(x, index=index)
+        return GetItem.apply(x, index=index_arrays(index, x.device))
     except IndexError as e:  # NumPy's own message, with the tensor's shape added
         raise IndexError(f"indexing a tensor of shape {x.shape}: {e}") from None
 
 
-def _on_device(index, device):
-    parts = index if isinstance(index, tuple) else (index,)
-    moved = tuple(backend.as_array(p, device=device) if backend.is_array(p) else p for p in parts)
-    return moved if isinstance(index, tuple) else moved[0]
-
-
 def cat(tensors, dim=0):
+    """Tensors of equal shape but along ``dim``, joined along it."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
@@ -210,6 +208,7 @@ def cat(tensors, dim=0):
 
 
 def stack(tensors, dim=0):
+    """Tensors of one shape, stacked along a new axis ``dim``."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
