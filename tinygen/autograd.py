@@ -232,6 +232,8 @@ def _backward_one(fn, g, grads):
             continue
         if gi.shape != t.shape:  # undo broadcasting, here and only here
             gi = gi.sum_to(t.shape)  # an op of tinygen/ops/reduce.py
+        if gi.dtype != t.dtype:  # a float32 input met a float64 one: its gradient is float32 all the same
+            gi = gi.to(t.dtype)
         if anomaly.is_enabled():
             anomaly.check_finite(gi.array, "backward (gradient of an input)", fn)
         _accumulate(grads, id(t.creator) if t.creator else id(t), gi)

@@ -77,7 +77,7 @@ class PowScalar(Function):
 
     def backward(self, g):  # d(x^c)/dx = c x^(c-1)
         c = self.exponent
-        return g * c * self.inputs[0] ** (c - 1)
+        return g * c * self.inputs[0] ** (c - 1) if c != 0 else g * 0.0  # x^0 = 1: slope 0, even at x = 0
 
 
 class Pow(Function):

@@ -134,11 +134,14 @@ def logsumexp(x, dim=None, keepdim=False):
     """log(sum(exp(x))) without overflow: subtract the maximum first.
 
     log sum_i e^{x_i} = m + log sum_i e^{x_i - m}; with m = max x every exponent is <= 0.
-    m is detached: the identity holds for any m, so its gradient cancels exactly.
+    m is detached: the identity holds for any m, so its gradient cancels exactly. Where the
+    maximum is infinite, m = 0 instead: then a row of -inf gives log 0 = -inf, not -inf - -inf = nan.
     """
     axes = normalize_axes(dim, x.ndim, "logsumexp")
-    m = amax(x, axes, keepdim=True).detach()
-    out = m + log(sum((x - m).exp(), axes, keepdim=True))
+    m = amax(x, axes, keepdim=True).array
+    m = Tensor.wrap(backend.array_module(m).where(backend.array_module(m).isfinite(m), m, 0))
+    with backend.errstate(divide="ignore"):
+        out = m + log(sum((x - m).exp(), axes, keepdim=True))
     return out if keepdim else out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axes))
 
 

@@ -13,6 +13,9 @@ itself changes only through the Tensor in-place methods (``p.add_``), which bump
 counter, so a graph that saved the old values refuses to backward.
 """
 
+import math
+import numbers
+
 from .. import backend, grad_mode
 from ..tensor import Tensor
 
@@ -60,6 +63,7 @@ class Optimizer:
         group["params"] = params
         for key, value in self.defaults.items():
             group.setdefault(key, value)
+        _check_lr(name, group["lr"])
         self.param_groups.append(group)
 
     # ------------------------------------------------------------ training loop
@@ -125,12 +129,26 @@ class Optimizer:
                     f"{name}.load_state_dict: a saved parameter group has {len(saved['params'])} "
                     f"parameters, the matching group here has {len(group['params'])}"
                 )
-            group.update({k: v for k, v in saved.items() if k != "params"})
+            _check_lr(name, saved.get("lr", group["lr"]))
             params.extend(group["params"])
+        for i, saved in state_dict["state"].items():  # all checked before anything changes
+            for key, value in saved.items():
+                shape = tuple(getattr(value, "shape", ()))
+                if shape and shape != params[int(i)].shape:
+                    raise ValueError(f"{name}.load_state_dict: the saved {key!r} of parameter {i} has shape {shape}, "
+                                     f"but that parameter has shape {params[int(i)].shape}")
+        for saved, group in zip(groups, self.param_groups):
+            group.update({k: v for k, v in saved.items() if k != "params"})
         self.state = {}
         for i, saved in state_dict["state"].items():
             p = params[int(i)]
             self.state[p] = {key: _like_param(value, p) for key, value in saved.items()}
+
+
+def _check_lr(name, lr):
+    """A learning rate must be a finite number >= 0: a NaN or an infinity would silently ruin every weight."""
+    if not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr >= 0):
+        raise ValueError(f"{name}: expected a finite learning rate >= 0, got lr={lr!r}")
 
 
 def _like_param(value, p):
