@@ -15,13 +15,8 @@ import argparse
 import json
 import os
 import statistics
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # run from a checkout without installing
-sys.path.insert(0, HERE)
-
-import _timing  # noqa: E402
+import _timing  # benchmarks/_timing.py: `python benchmarks/x.py` puts benchmarks/ on the path
 
 BATCH = 64
 

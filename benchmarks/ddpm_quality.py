@@ -6,9 +6,10 @@
     python benchmarks/ddpm_quality.py --toys "" --images digits --from-run runs/ddpm   # judge a demo run
     python benchmarks/ddpm_quality.py --toys "" --images mnist --from-run R --samplers ddim  # one sampler
 
-2-D toys: each is trained with the demo's defaults (``demos/ddpm.py --dataset NAME``) and its
-1,000 samples are compared with fresh real points by the sliced Wasserstein distance, printed
-beside the floor (the same distance between two real sets). Target: swd <= 2 x floor.
+2-D toys: each is trained with the demo's defaults (``demos/ddpm.py --dataset NAME``, in a process
+of its own, like every demo run here) and its 1,000 samples are compared with fresh real points by
+the sliced Wasserstein distance, printed beside the floor (the same distance between two real
+sets). Target: swd <= 2 x floor.
 
 Images: one class-conditional training run, then unconditional samples (the null label) drawn
 twice from the same EMA weights, on the same 50-step subsequence of the chain: by ancestral
@@ -21,31 +22,45 @@ every figure: on a shared machine wall-clock time is inflated.
 import argparse
 import json
 import pathlib
+import resource
+import subprocess
 import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "demos"))
-import ddpm as demo  # noqa: E402  (demos/ddpm.py)
+import tinygen as tg
+from tinygen import metrics
+from tinygen.data import from_symmetric, load_dataset
+from tinygen.models.classifier import load_classifier
+from tinygen.models.ddpm import GaussianDiffusion
+from tinygen.models.unet import UNet
 
-import tinygen as tg  # noqa: E402
-from tinygen import metrics  # noqa: E402
-from tinygen.data import from_symmetric, load_dataset  # noqa: E402
-from tinygen.models.ddpm import GaussianDiffusion  # noqa: E402
-
+DEMO = pathlib.Path(__file__).resolve().parents[1] / "demos" / "ddpm.py"
 
 # the image samplers, in the order they are judged: all T ancestral steps (20x the network calls,
 # ~3 CPU-hours for 1,000 MNIST images, so only when asked), then the two on a 50-step subsequence
 SAMPLERS = ("full", "ddpm", "ddim")
 
 
+def children_cpu_seconds():
+    """CPU seconds (user + system) of this process's finished children so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def run_demo(argv, out, quiet):
+    """``python demos/ddpm.py ARGV --out OUT`` in its own process: (its metrics.json record, its CPU seconds)."""
+    cpu = children_cpu_seconds()
+    subprocess.run([sys.executable, str(DEMO), *argv, "--out", str(out)] + (["--quiet"] if quiet else []), check=True)
+    return json.loads((pathlib.Path(out) / "metrics.json").read_text()), children_cpu_seconds() - cpu
+
+
 def run_toys(names, out, seed, quiet, quick=False):
     rows = []
     for name in names:
-        cpu = time.process_time()
-        m = demo.main(["--dataset", name, "--seed", str(seed), "--out", str(out / name)]
-                      + (["--quiet"] if quiet else []) + (["--quick"] if quick else []))
+        record, cpu = run_demo(["--dataset", name, "--seed", str(seed)] + (["--quick"] if quick else []), out / name, quiet)
+        m = record["metrics"]
         rows.append({"dataset": name, "swd": m["swd"], "floor": m["floor"], "ratio": m["ratio"],
-                     "target_met": m["ratio"] <= 2.0, "cpu_seconds": round(time.process_time() - cpu, 1)})
+                     "target_met": m["ratio"] <= 2.0, "cpu_seconds": round(cpu, 1)})
     print("\n2-D toys: sliced Wasserstein distance, 1,000 samples vs 1,000 fresh real points (mean of 5 real sets)")
     print(f"{'dataset':<14}{'swd':>9}{'floor':>9}{'ratio':>8}  target (<= 2)  cpu s")
     for r in rows:
@@ -55,39 +70,41 @@ def run_toys(names, out, seed, quiet, quick=False):
 
 
 def run_images(dataset, out, args):
-    run_dir, cpu = pathlib.Path(args.from_run) if args.from_run else out / dataset, time.process_time()
+    run_dir, train_cpu = pathlib.Path(args.from_run) if args.from_run else out / dataset, 0.0
     if not args.from_run:  # train with the demo (which also draws its own figures)
-        argv = ["--dataset", dataset, "--seed", str(args.seed), "--out", str(run_dir), "--num-samples", "16"]
+        argv = ["--dataset", dataset, "--seed", str(args.seed), "--num-samples", "16"]
         argv += (["--steps", str(args.steps)] if args.steps else []) + (["--data-root", args.data_root] if args.data_root else [])
         argv += ["--quick"] if args.quick else []
-        demo.main(argv + (["--quiet"] if args.quiet else []))
-    train_cpu = time.process_time() - cpu
+        train_cpu = run_demo(argv, run_dir, args.quiet)[1]
 
-    # rebuild the demo's diffusion and load the EMA weights from its checkpoint
+    # rebuild the demo's UNet from the arguments its checkpoint keeps, with the EMA weights
     config = json.loads((run_dir / "metrics.json").read_text())["config"]
     state = tg.load(run_dir / "checkpoint.npz")
+    if "model_config" not in state:
+        sys.exit(f"{run_dir}/checkpoint.npz keeps no model_config (a run of an older demos/ddpm.py): train it again")
     train_x, _ = load_dataset(dataset, "train", root=args.data_root)
     test_x, _ = load_dataset(dataset, "test", root=args.data_root)
-    model = demo.make_model(argparse.Namespace(dataset=dataset), argparse.Namespace(images=train_x))
+    model = UNet(**state["model_config"])
     model.load_state_dict(state["model"])
     ema = tg.optim.EMA(model)
     ema.load_state_dict(state["ema"])
     ema.copy_to()
     diffusion = GaussianDiffusion(config["timesteps"], config["schedule"], clip=(-1.0, 1.0))
-    accuracy = metrics.load_classifier(dataset, root=args.data_root, quiet=args.quiet)[1]  # trained once, cached
+    classifier, accuracy = load_classifier(dataset, root=args.data_root, quiet=args.quiet)  # trained once, cached
 
+    num_classes = model.num_classes  # the label num_classes is the null label: unconditional samples
     n, shape = args.num_samples, (args.num_samples,) + tuple(train_x.shape[1:])
-    null = tg.full((n,), demo.NUM_CLASSES, dtype=tg.int64)
+    null = tg.full((n,), num_classes, dtype=tg.int64)
     results = {}
     # ancestral sampling against DDIM, both on the same 50-step subsequence of the chain: eta = 1
     # is DDPM's ancestral step (posterior variance) on that subsequence, eta = 0 is deterministic
     k = args.sample_steps
     samplers = {  # kind -> (name in the table, how to draw)
-        "full": ("ddpm (T steps)", lambda: diffusion.p_sample_loop(model, shape, y=null, num_classes=demo.NUM_CLASSES)),
+        "full": ("ddpm (T steps)", lambda: diffusion.p_sample_loop(model, shape, y=null, num_classes=num_classes)),
         "ddpm": (f"ddpm ({k}, eta=1)", lambda: diffusion.ddim_sample(
-            model, shape, steps=k, eta=1.0, y=null, num_classes=demo.NUM_CLASSES)),
+            model, shape, steps=k, eta=1.0, y=null, num_classes=num_classes)),
         "ddim": (f"ddim ({k}, eta=0)", lambda: diffusion.ddim_sample(
-            model, shape, steps=k, y=null, num_classes=demo.NUM_CLASSES))}
+            model, shape, steps=k, y=null, num_classes=num_classes))}
     # --samplers picks a subset, so two processes can judge one model on two cores; each sampler
     # starts from the same seed, so the figures are those of one process judging all in turn
     for name, draw in (samplers[kind] for kind in SAMPLERS if kind in args.samplers):
@@ -95,7 +112,7 @@ def run_images(dataset, out, args):
         cpu = time.process_time()
         images = from_symmetric(draw()).numpy()
         seconds = round(time.process_time() - cpu, 1)  # the sampling alone
-        results[name] = {**demo.image_metrics(images, dataset, args.data_root, "cpu", args.quiet), "cpu_seconds": seconds}
+        results[name] = {**metrics.image_quality(classifier, images, test_x, train_x), "cpu_seconds": seconds}
     trained = f"from {run_dir}" if args.from_run else f"demo run: {train_cpu:.0f} CPU s"
     print(f"\n{dataset}: {config['steps']} training steps ({trained}), T = {config['timesteps']}, "
           f"{n} unconditional samples; metric classifier test accuracy {accuracy:.3f}")

@@ -36,7 +36,6 @@ def run(dataset, variant, seed, out, extra):
 
 
 def perfect(dataset, seeds):
-    sys.path.insert(0, str(ROOT))
     from tinygen.data import get_toy2d
     from tinygen.metrics import mode_coverage
 
@@ -59,7 +58,6 @@ def row(name, s, modes, seconds=None):
 
 
 def figure(out, dataset, seed):
-    sys.path.insert(0, str(ROOT))
     import tinygen as tg
     from tinygen import viz
     from tinygen.data import get_toy2d

@@ -31,9 +31,6 @@ import time
 
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 PIXELS, HIDDEN, LATENT, BATCH = 784, 200, 50, 100
 LR, FINAL_LR = 1e-3, 1e-4
 

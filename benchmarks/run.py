@@ -38,11 +38,7 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # run from a checkout without installing
-sys.path.insert(0, HERE)
-
-import _timing  # noqa: E402
+import _timing  # benchmarks/_timing.py: `python benchmarks/x.py` puts benchmarks/ on the path
 
 # number: (name, unit, target ratio tinygen / PyTorch)
 WORKLOADS = {
@@ -111,7 +107,7 @@ def tg_models(name, seed=0):
     if name == "ddpm-unet":
         from tinygen.models.unet import UNet
 
-        # what demos/ddpm.py's make_model builds for 28x28 images
+        # what demos/ddpm.py's model_config gives for 28x28 images
         return {"model": UNet(28, channels=32, channel_mults=(1, 2, 2), num_classes=NUM_CLASSES)}
     raise ValueError(f"tg_models: unknown workload {name!r}")
 

@@ -22,8 +22,6 @@ from tinygen.data import DataLoader, load_dataset
 from tinygen.models import VAE, Autoencoder
 from tinygen.models.vae import ELBO
 
-import vae as vae_demo
-
 DEFAULT_STEPS = {"digits": 4000, "mnist": 6000, "fashion-mnist": 6000}
 
 
@@ -68,15 +66,22 @@ def interpolation_rows(model, codes, test_y, device, steps=10):
     return rows
 
 
-def main(argv=None):
+def parse(argv=None):
+    """The command line: the common options (demos/common.py) and the two models' shape."""
     p = common.make_parser("ae", __doc__.split("\n")[0], ["digits", "mnist", "fashion-mnist"], "digits",
-                           batch_size=128, lr=1e-3, steps=0)
-    p.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
-    p.add_argument("--latent-dim", type=int, default=2)
-    p.add_argument("--hidden", type=int, default=400)
+                           batch_size=128, lr=1e-3, steps=DEFAULT_STEPS)
+    p.add_argument("--arch", choices=["mlp", "conv"], default="mlp", help="encoder/decoder kind of both models")
+    p.add_argument("--latent-dim", type=int, default=2, help="latent dimensions of both models")
+    p.add_argument("--hidden", type=int, default=400, help="width of the MLPs' hidden layer")
     args = p.parse_args(argv)
-    args.steps = args.steps or (20 if args.quick else DEFAULT_STEPS[args.dataset])
+    if args.steps is None:
+        args.steps = 20 if args.quick else DEFAULT_STEPS[args.dataset]
     args.binarize, args.model = False, "ae"
+    return args
+
+
+def main(argv=None):
+    args = parse(argv)
     out = common.start_run(args)
 
     train_x, train_y = load_dataset(args.dataset, "train", root=args.data_root)
@@ -90,7 +95,7 @@ def main(argv=None):
     state = common.load_checkpoint_if_resuming(args, out) or {}
     checkpoint, histories, seconds = {}, {}, 0.0
     for name, model, parts in (("ae", ae, ae_parts), ("vae", vae, vae_parts)):
-        optimizer, history, step, secs = vae_demo.fit(model, args, loader, parts, state.get(name), desc=name)
+        optimizer, history, step, secs = common.fit(model, args, loader, parts, state.get(name), desc=name)
         checkpoint[name] = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
                             "history": history, "seconds": secs, "rng": tg.backend.get_rng_state()}
         histories[name], seconds = history, seconds + secs
@@ -116,7 +121,7 @@ def main(argv=None):
     np.save(out / "samples.npy", ae_samples)
     np.save(out / "vae_samples.npy", vae_samples)
     for name, samples in (("ae", ae_samples), ("vae", vae_samples)):
-        quality = vae_demo.image_quality(args, samples, train_x, test_x)
+        quality = common.image_quality(args, samples, train_x, test_x)
         result.update({f"{name}_{k}": v for k, v in quality.items()})
 
     # figures

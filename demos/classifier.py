@@ -17,9 +17,8 @@ import tinygen.nn.functional as F
 from tinygen import optim, viz
 from tinygen.data import DataLoader, load_dataset
 from tinygen.models import ConvClassifier
+from tinygen.models.classifier import EPOCHS  # the same recipe trains the image metrics' classifier
 from tinygen.progress import progress
-
-DEFAULTS = {"digits": 30, "mnist": 3, "fashion-mnist": 5}  # epochs
 
 
 def evaluate(model, images, labels, device, batch_size=1000):
@@ -35,13 +34,20 @@ def evaluate(model, images, labels, device, batch_size=1000):
     return int(correct) / len(labels), tg.cat(predictions).numpy()
 
 
-def main(argv=None):
+def parse(argv=None):
+    """The command line (demos/common.py); --epochs defaults to the dataset's entry in EPOCHS."""
     parser = common.make_parser(
         "classifier", __doc__.split("\n")[0], ["digits", "mnist", "fashion-mnist"], "digits",
-        batch_size=128, lr=1e-3, epochs=0,
+        batch_size=128, lr=1e-3, epochs=EPOCHS,
     )
     args = parser.parse_args(argv)
-    args.epochs = args.epochs or DEFAULTS[args.dataset]
+    if args.epochs is None:
+        args.epochs = EPOCHS[args.dataset]
+    return args
+
+
+def main(argv=None):
+    args = parse(argv)
     out = common.start_run(args)
 
     train_x, train_y = load_dataset(args.dataset, "train", root=args.data_root)

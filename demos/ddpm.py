@@ -36,19 +36,28 @@ DEFAULTS = {
     "mnist": dict(steps=3000, batch_size=64, lr=1e-3, timesteps=1000, ema=0.999, sampler="ddim"),
 }
 NUM_CLASSES = 10
+KINDS = {"toy": "2-D toys", "digits": "digits", "mnist": "28x28 images"}  # the kinds of data, as --help names them
 
 
 def kind_of(dataset):
+    """Which column of DEFAULTS a dataset takes: "toy", "digits" or "mnist" (any 28x28 images)."""
     return "toy" if dataset in TOYS else "digits" if dataset == "digits" else "mnist"
 
 
-def parse(argv):
+def by_kind(name):
+    """The default of one option for each kind of data, as --help shows it."""
+    return {KINDS[kind]: values[name] for kind, values in DEFAULTS.items()}
+
+
+def parse(argv=None):
+    """The command line; an option left out takes the default of its kind of data (DEFAULTS)."""
     parser = common.make_parser("ddpm", __doc__.split("\n")[0], TOYS + IMAGES, "digits",
-                                batch_size=0, lr=0.0, steps=0)
-    parser.add_argument("--timesteps", type=int, default=0, help="T, the length of the noising chain")
-    parser.add_argument("--schedule", choices=["linear", "cosine"], default="linear")
+                                batch_size=by_kind("batch_size"), lr=by_kind("lr"), steps=by_kind("steps"))
+    parser.add_argument("--timesteps", type=int, default=None,
+                        help=f"T, the length of the noising chain (default: {common.per_dataset(by_kind('timesteps'))})")
+    parser.add_argument("--schedule", choices=["linear", "cosine"], default="linear", help="how beta_t grows with t")
     parser.add_argument("--sampler", choices=["ddpm", "ddim"], default=None,
-                        help="ancestral (T steps) or DDIM (--sample-steps, --eta); default ddpm, ddim on 28x28 images")
+                        help=f"ancestral (T steps) or DDIM (--sample-steps, --eta) (default: {common.per_dataset(by_kind('sampler'))})")
     parser.add_argument("--sample-steps", type=int, default=50, help="DDIM steps")
     parser.add_argument("--eta", type=float, default=0.0,
                         help="DDIM's noise: 0 deterministic, 1 ancestral steps on the same short chain "
@@ -58,17 +67,21 @@ def parse(argv):
     parser.add_argument("--guidance", type=float, default=3.0,
                         help="classifier-free guidance scale for the per-class grid (1: plain conditional)")
     parser.add_argument("--p-uncond", type=float, default=0.1, help="label dropout while training (images)")
-    parser.add_argument("--ema-decay", type=float, default=0.0)
-    parser.add_argument("--num-samples", type=int, default=0, help="samples for samples.npy and the metrics (1000 on 2-D data, 100 on images)")
+    parser.add_argument("--ema-decay", type=float, default=None,
+                        help=f"decay of the weights' moving average (default: {common.per_dataset(by_kind('ema'))})")
+    parser.add_argument("--num-samples", type=int, default=None,
+                        help="samples for samples.npy and the metrics (default: 1000 for 2-D toys, 100 for images)")
     args = parser.parse_args(argv)
     if not 0.0 <= args.eta <= 1.0:  # ddim_sample refuses it too, but only after the training
         parser.error(f"--eta: expected a value in [0, 1], got {args.eta}")
     defaults = DEFAULTS[kind_of(args.dataset)]
     for name in ("steps", "batch_size", "lr", "timesteps", "sampler"):
-        if not getattr(args, name):
+        if getattr(args, name) is None:
             setattr(args, name, defaults[name])
-    args.ema_decay = args.ema_decay or defaults["ema"]
-    args.num_samples = args.num_samples or (1000 if args.dataset in TOYS else 100)
+    if args.ema_decay is None:
+        args.ema_decay = defaults["ema"]
+    if args.num_samples is None:
+        args.num_samples = 1000 if args.dataset in TOYS else 100
     if args.quick:  # a smoke run: a few steps, a short chain, few samples
         args.steps, args.timesteps, args.sample_steps = 20, 50, min(args.sample_steps, 5)
         args.num_samples = 200 if args.dataset in TOYS else 16
@@ -115,30 +128,19 @@ class ImageBatches:
         return from_symmetric(x)
 
 
-def make_model(args, data):
+def model_config(args, data):
+    """The denoiser's constructor arguments; the checkpoint keeps them, so a run can be rebuilt from it alone."""
     if args.dataset in TOYS:
-        return MLPDenoiser(dim=2, hidden=128, depth=3)
+        return {"dim": 2, "hidden": 128, "depth": 3}
     size = data.images.shape[-1]
     if size == 8:  # 97k parameters: 8x8 digits need little, and a CPU run stays a few minutes
-        return UNet(8, channels=16, channel_mults=(1, 2), num_classes=NUM_CLASSES)
-    return UNet(size, channels=32, channel_mults=(1, 2, 2), num_classes=NUM_CLASSES)
+        return {"image_size": 8, "channels": 16, "channel_mults": (1, 2), "num_classes": NUM_CLASSES}
+    return {"image_size": size, "channels": 32, "channel_mults": (1, 2, 2), "num_classes": NUM_CLASSES}
 
 
-def image_metrics(samples, dataset, root, device, quiet):
-    """What the metric classifier sees in the samples: every class, and how far from real features.
-
-    classes_seen / min_class_fraction (the issue's target: all 10, none under 5%) and the
-    classifier-Frechet distance beside its floor (train vs test images, as many as samples).
-    """
-    classifier, accuracy = metrics.load_classifier(dataset, root=root, device=device, quiet=quiet)
-    images = getattr(samples, "data", samples)
-    hist = metrics.class_histogram(classifier, images)
-    total = max(1, sum(hist["counts"]))
-    train_x, _ = load_dataset(dataset, "train", root=root)
-    test_x, _ = load_dataset(dataset, "test", root=root)
-    return {"classifier_accuracy": accuracy, "class_counts": hist["counts"],
-            "classes_seen": sum(c > 0 for c in hist["counts"]), "min_class_fraction": min(hist["counts"]) / total,
-            "kl_uniform": hist["kl_uniform"], **metrics.image_frechet(classifier, images, test_x, train_x)}
+def make_model(config):
+    """The denoising network of a model_config: an MLP for 2-D points, else the UNet."""
+    return MLPDenoiser(**config) if "dim" in config else UNet(**config)
 
 
 # ---------------------------------------------------------------- figures
@@ -185,7 +187,8 @@ def main(argv=None):
     toy = args.dataset in TOYS
     data = ToyBatches(args.dataset, args.batch_size, args.device) if toy else \
         ImageBatches(args.dataset, args.batch_size, args.device, args.data_root, args.quick, args.seed)
-    model = make_model(args, data).to(args.device)
+    config = model_config(args, data)
+    model = make_model(config).to(args.device)
     diffusion = GaussianDiffusion(args.timesteps, args.schedule, device=args.device, clip=None if toy else (-1.0, 1.0))
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps, eta_min=args.lr * 0.1)
@@ -203,7 +206,7 @@ def main(argv=None):
 
     def save_checkpoint(steps_done):
         common.save_checkpoint(out, trained, step=steps_done, history=history, epoch=0 if toy else data.epoch,
-                               seconds=seconds + time.perf_counter() - began)
+                               seconds=seconds + time.perf_counter() - began, model_config=config)
 
     began = time.perf_counter()
     bar = progress(range(step, args.steps), desc=f"ddpm {args.dataset}", quiet=args.quiet)
@@ -253,8 +256,9 @@ def main(argv=None):
             # samples.npy: unconditional, so the metric classifier can judge the balance of classes
             samples = data.to_data(sample(args.num_samples))
             viz.save_image_grid(samples[:100], out / "samples.png")
-            if not args.quick:
-                metric_values.update(image_metrics(samples, args.dataset, args.data_root, args.device, args.quiet))
+            if not args.quick:  # what the metric classifier sees: every class? how far from real features?
+                train_x, test_x = (load_dataset(args.dataset, split, root=args.data_root)[0] for split in ("train", "test"))
+                metric_values.update(common.image_quality(args, samples, train_x, test_x))
             per_class = 8 if not args.quick else 1
             y = tg.tensor([c for c in range(NUM_CLASSES) for _ in range(per_class)], dtype=tg.int64, device=args.device)
             guided = data.to_data(sample(len(y), y=y, guidance=args.guidance))

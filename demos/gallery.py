@@ -72,7 +72,7 @@ def gan_rows(runs, path):
     rows, titles = [], []
     for run in ("gan-plain", "gan"):
         state = tg.load(runs / run / "checkpoint.npz", device="cpu")
-        rows.append([getattr(s, "data", s) for s in state["snapshots"]])
+        rows.append([s.numpy() if isinstance(s, tg.Tensor) else s for s in state["snapshots"]])
         titles.append([f"step {int(s)}" for s in state["snapshot_steps"]])
     viz.frame_rows(rows, path, row_titles=["plain GAN", "pack 4 + minibatch std"], titles=titles,
                    lim=5.0, modes=toy.modes)
@@ -157,13 +157,14 @@ def run_demo(name, args, runs):
 
 
 def parse(argv):
-    p = argparse.ArgumentParser(prog="python demos/gallery.py", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python demos/gallery.py", description=__doc__.split("\n")[0],
+                                formatter_class=common.ShowDefaults)
     p.add_argument("--only", default=",".join(DEFAULT_RUNS),
                    help=f"comma-separated runs, of: {', '.join(RUNS)} (default: all but the long ones: "
                         + "; ".join(f"{name}, {why}" for name, why in LONG_RUNS.items()) + ")")
     p.add_argument("--out", default=None, help="folder for the runs (default runs/gallery/)")
     p.add_argument("--gallery", default=None, help="folder for the kept images (default docs/gallery/)")
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the demos train")
     p.add_argument("--data-root", default=None, help="folder holding mnist/ (default: $TINYGEN_DATA)")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads per demo (0: the library's default)")
     p.add_argument("--quick", action="store_true", help="every demo with --quick, into temporary folders")

@@ -19,7 +19,6 @@ import time
 import common
 
 import tinygen as tg
-from tinygen import metrics as quality
 from tinygen import optim, viz
 from tinygen.data import DataLoader, get_toy2d, load_dataset
 from tinygen.data.transforms import from_symmetric, to_symmetric
@@ -42,25 +41,36 @@ SNAPSHOTS = 6  # pictures of the fixed-noise samples during training
 LOG_EVERY = 100  # losses are read back from the device this often, not every step
 
 
-def parse(argv):
-    parser = common.make_parser("gan", __doc__.split("\n")[0], TOY + IMAGES, "grid25", batch_size=0, lr=0.0, steps=0)
-    parser.add_argument("--loss", choices=LOSSES, default=None)
-    parser.add_argument("--pack", type=int, default=None, help="PacGAN: samples per discriminator input (1: off)")
+def by_kind(name):
+    """The default of one option for each kind of data: {"2-D data": ..., "images": ...} (for --help)."""
+    return {"2-D data": TOY_DEFAULTS[name], "images": IMAGE_DEFAULTS[name]}
+
+
+def parse(argv=None):
+    """The command line; an option left out takes the default of its kind of data (2-D or images)."""
+    parser = common.make_parser("gan", __doc__.split("\n")[0], TOY + IMAGES, "grid25", batch_size=by_kind("batch_size"),
+                                lr=by_kind("lr"), steps=by_kind("steps"))
+    parser.add_argument("--loss", choices=LOSSES, default=None,
+                        help=f"the GAN objective (default: {common.per_dataset(by_kind('loss'))})")
+    parser.add_argument("--pack", type=int, default=None, help="PacGAN: samples per discriminator input, 1: off "
+                        f"(default: {common.per_dataset(by_kind('pack'))})")
     parser.add_argument("--minibatch-std", action=argparse.BooleanOptionalAction, default=None,
                         help="give D the batch's std as a feature (default: on for 2-D data, off for images)")
     parser.add_argument("--spectral-norm", action="store_true", help="spectrally normalise D's layers")
     parser.add_argument("--n-critic", type=int, default=None,
                         help="D steps per G step (default 5 for 2-D data and wgan-gp, 1 for images)")
     parser.add_argument("--lr-decay", type=float, default=None,
-                        help="the last fraction of the steps, over which the rates fall linearly to 0 (0: off)")
+                        help="the last fraction of the steps, over which the rates fall linearly to 0, 0: off "
+                             f"(default: {common.per_dataset(by_kind('lr_decay'))})")
     parser.add_argument("--gp-weight", type=float, default=10.0, help="lambda of the WGAN-GP penalty")
-    parser.add_argument("--hidden", type=int, default=None, help="MLP width (2-D) or conv width (images)")
-    parser.add_argument("--latent-dim", type=int, default=None)
+    parser.add_argument("--hidden", type=int, default=None, help="MLP width (2-D) or conv width (images) "
+                        f"(default: {common.per_dataset(by_kind('hidden'))})")
+    parser.add_argument("--latent-dim", type=int, default=None,
+                        help=f"dimensions of G's input noise (default: {common.per_dataset(by_kind('latent_dim'))})")
     args = parser.parse_args(argv)
     defaults = IMAGE_DEFAULTS if args.dataset in IMAGES else TOY_DEFAULTS
     for name in ("steps", "batch_size", "lr", "loss", "pack", "hidden", "latent_dim", "lr_decay", "minibatch_std"):
-        unset = getattr(args, name) is None or (name in ("steps", "batch_size", "lr") and not getattr(args, name))
-        if unset:
+        if getattr(args, name) is None:
             setattr(args, name, defaults[name])
     args.depth = defaults["depth"]
     if args.n_critic is None:
@@ -100,20 +110,6 @@ def real_batches(args):
 
     stream = endless()
     return (lambda: next(stream)), None, images
-
-
-def image_metrics(args, samples, train_x):
-    """Classifier Frechet distance beside its floor (train vs test images) and the class histogram."""
-    if args.quick:  # a throwaway classifier: the real one is trained once and cached
-        classifier, accuracy = quality.train_classifier(args.dataset, args.data_root, epochs=1, limit=512,
-                                                        device=args.device, quiet=True)
-    else:
-        classifier, accuracy = quality.load_classifier(args.dataset, args.data_root, args.device, args.quiet)
-    test_x, _ = load_dataset(args.dataset, "test", root=args.data_root)
-    hist = quality.class_histogram(classifier, samples)
-    return {**quality.image_frechet(classifier, samples, test_x, train_x), "class_counts": hist["counts"],
-            "classes_seen": sum(c > 0 for c in hist["counts"]), "class_kl_uniform": hist["kl_uniform"],
-            "classifier_test_accuracy": accuracy}
 
 
 def data_scale(toy):
@@ -214,7 +210,8 @@ def main(argv=None):
                        title="discriminator logit (bright: looks real)")
     else:
         samples = from_symmetric(samples)
-        metrics.update(image_metrics(args, samples, load_dataset(args.dataset, "train", root=args.data_root)[0]))
+        train_x, test_x = (load_dataset(args.dataset, split, root=args.data_root)[0] for split in ("train", "test"))
+        metrics.update(common.image_quality(args, samples, train_x, test_x))  # classifier Frechet distance, classes
         viz.save_image_grid(samples[:64], out / "samples.png")
         viz.frame_strip([from_symmetric(s[:16]) for s in snapshots], out / "progress.png", titles=titles)
     tg.backend.xp_for("cpu").save(out / "samples.npy", samples)

@@ -15,20 +15,17 @@ class histogram of the samples.
 """
 
 import math
-import time
 
 import common
 import numpy as np
 
 import tinygen as tg
-from tinygen import metrics, optim, viz
+from tinygen import metrics, viz
 from tinygen.data import DataLoader, dynamic_binarize, load_dataset
 from tinygen.models import CVAE, VAE, GumbelVAE
 from tinygen.models.gumbel import temperature
-from tinygen.progress import progress
 
 DEFAULT_STEPS = {"digits": 4000, "mnist": 6000, "fashion-mnist": 6000}
-LOG_EVERY = 100  # losses are read back from the device once per this many steps
 
 
 def build_model(args, image_shape):
@@ -52,54 +49,6 @@ def loss_parts(model, args, x, y, step):
     return model.neg_elbo(x, y if args.model == "cvae" else None)
 
 
-def fit(model, args, loader, parts_fn, state=None, desc="training"):
-    """Adam for args.steps steps; returns (history, seconds). Resumes from ``state`` when given.
-
-    The per-step losses stay on the device and are read back LOG_EVERY steps at a time.
-    """
-    optimizer = optim.Adam(model.parameters(), lr=args.lr)
-    history, step, seconds = {"loss": [], "recon": [], "kl": []}, 0, 0.0
-    if state is not None:
-        common.restore(state, {"model": model, "optimizer": optimizer})
-        history, step, seconds = state["history"], state["step"], state["seconds"]
-    pending = []
-    began = time.perf_counter()
-
-    def flush():
-        if pending:
-            values = tg.stack([tg.stack(list(p)) for p in pending]).numpy()  # (n, 3): one read-back
-            for name, column in zip(("loss", "recon", "kl"), values.T):
-                history[name].extend(float(v) for v in column)
-            pending.clear()
-
-    bar = progress(args.steps, desc=desc, quiet=args.quiet)
-    bar.update(step)
-    while step < args.steps:
-        loader.set_epoch(step // len(loader))
-        skip = step % len(loader)  # resuming mid-epoch: the batches already used
-        for b, batch in enumerate(loader):
-            if b < skip:
-                continue
-            x, y = batch
-            parts = parts_fn(model, args, x, y, step)
-            optimizer.zero_grad()
-            parts.loss.backward()
-            optimizer.step()
-            pending.append(tuple(p.detach() for p in parts))
-            step += 1
-            bar.update()
-            bar.set(loss=parts.loss)
-            if len(pending) == LOG_EVERY:
-                flush()
-            if step >= args.steps:
-                break
-    bar.close()
-    flush()
-    seconds += time.perf_counter() - began
-    model.train(False)
-    return optimizer, history, step, seconds
-
-
 def evaluate(model, args, images, labels, k):
     """Test negative ELBO (and parts) and, for the Gaussian-latent models, the IWAE NLL."""
     sums = None
@@ -116,19 +65,6 @@ def evaluate(model, args, images, labels, k):
         y = labels if args.model == "cvae" else None
         seed = 0 if args.binarize else None  # binarised models are scored on one fixed binarisation
         result[f"test_iwae_nll_k{k}"] = metrics.iwae_nll(model, images, k=k, labels=y, binarize_seed=seed)
-    return result
-
-
-def image_quality(args, samples, train_x, test_x):
-    """Classifier Frechet distance (beside its test-vs-train floor) and the class histogram."""
-    if args.quick:  # a throwaway one-epoch classifier: the real one takes a minute to train once
-        classifier, accuracy = metrics.train_classifier(args.dataset, args.data_root, epochs=1, limit=512,
-                                                        device=args.device, quiet=True)
-    else:
-        classifier, accuracy = metrics.load_classifier(args.dataset, args.data_root, args.device, args.quiet)
-    result = metrics.image_frechet(classifier, samples, test_x, train_x)
-    result["class_histogram"] = metrics.class_histogram(classifier, samples)
-    result["classifier_test_accuracy"] = accuracy
     return result
 
 
@@ -204,26 +140,29 @@ def cvae_rows_figure(model, args, path, columns=10):
 
 
 # ---------------------------------------------------------------- main
-def make_parser():
+def parse(argv=None):
+    """The command line: the common options (demos/common.py) and the VAE's own."""
     p = common.make_parser("vae", __doc__.split("\n")[0], ["digits", "mnist", "fashion-mnist"], "digits",
-                           batch_size=128, lr=1e-3, steps=0)
-    p.add_argument("--model", choices=["vae", "cvae", "gumbel"], default="vae")
+                           batch_size=128, lr=1e-3, steps=DEFAULT_STEPS)
+    p.add_argument("--model", choices=["vae", "cvae", "gumbel"], default="vae", help="which of the three")
     p.add_argument("--arch", choices=["mlp", "conv"], default="mlp", help="encoder/decoder kind (vae only)")
-    p.add_argument("--latent-dim", type=int, default=20)
-    p.add_argument("--hidden", type=int, default=400)
-    p.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli")
+    p.add_argument("--latent-dim", type=int, default=20, help="Gaussian latent dimensions (vae, cvae)")
+    p.add_argument("--hidden", type=int, default=400, help="width of the MLP's hidden layer")
+    p.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli", help="p(x | z) per pixel")
     p.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (beta-VAE)")
     p.add_argument("--binarize", action="store_true", help="binarise pixels afresh each time an image is used")
     p.add_argument("--iwae-k", type=int, default=1000, help="importance samples for the test NLL")
     p.add_argument("--categorical-vars", type=int, default=20, help="gumbel: latent variables of 10 classes")
     p.add_argument("--tau-min", type=float, default=0.5, help="gumbel: final temperature")
     p.add_argument("--hard", action="store_true", help="gumbel: straight-through one-hot samples")
-    return p
+    args = p.parse_args(argv)
+    if args.steps is None:
+        args.steps = 20 if args.quick else DEFAULT_STEPS[args.dataset]
+    return args
 
 
 def main(argv=None):
-    args = make_parser().parse_args(argv)
-    args.steps = args.steps or (20 if args.quick else DEFAULT_STEPS[args.dataset])
+    args = parse(argv)
     out = common.start_run(args)
 
     train_x, train_y = load_dataset(args.dataset, "train", root=args.data_root)
@@ -236,7 +175,8 @@ def main(argv=None):
     model = build_model(args, image_shape).to(args.device)
     loader = DataLoader((train_x, train_y), batch_size=args.batch_size, shuffle=True, seed=args.seed, device=args.device)
     state = common.load_checkpoint_if_resuming(args, out)
-    optimizer, history, step, seconds = fit(model, args, loader, loss_parts, state, desc=args.model)
+    # the training loop (batch -> loss_parts -> backward -> Adam step) is common.fit, shared with demos/ae.py
+    optimizer, history, step, seconds = common.fit(model, args, loader, loss_parts, state, desc=args.model)
     common.save_checkpoint(out, {"model": model, "optimizer": optimizer}, step=step, history=history, seconds=seconds)
 
     result = {"steps": step, "parameters": sum(p.numel() for p in model.parameters())}
@@ -247,7 +187,7 @@ def main(argv=None):
     samples = model.sample(n, sample_labels) if args.model == "cvae" else model.sample(n)
     samples = samples.numpy()
     np.save(out / "samples.npy", samples)
-    result.update(image_quality(args, samples, train_x, test_x))
+    result.update(common.image_quality(args, samples, train_x, test_x))
 
     # figures
     viz.loss_curves({k: history[k] for k in ("loss", "recon", "kl")}, out / "loss.png", smooth=50,

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "benchmarks", "ddpm_quality.py")
 
@@ -14,6 +16,7 @@ def run_script(*args):
     return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, env=env, cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_one_sampler_per_process_gives_the_figures_of_a_run_that_judges_both(tmp_path):
     both = run_script("--toys", "", "--images", "digits", "--quick", "--quiet", "--out", str(tmp_path / "both"))
     assert both.returncode == 0, both.stderr[-3000:]

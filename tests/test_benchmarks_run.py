@@ -1,6 +1,5 @@
 """benchmarks/run.py: the JSON it writes, and that each PyTorch twin computes the same loss as tinygen."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -8,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from _scripts import load_script
 
 import tinygen as tg
 import tinygen.distributions
@@ -17,10 +17,7 @@ SCRIPT = os.path.join(ROOT, "benchmarks", "run.py")
 
 
 def load_run():
-    spec = importlib.util.spec_from_file_location("benchmarks_run", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/run.py")  # with benchmarks/_timing.py, as `python benchmarks/run.py` sees it
 
 
 def run_script(*args):
@@ -35,6 +32,7 @@ def positive(x):
 
 
 # ---------------------------------------------------------------- the script end to end
+@pytest.mark.slow
 def test_quick_run_writes_every_figure(tmp_path):
     path = tmp_path / "bench.json"
     out = run_script("--quick", "--only", "1,5,6", "--json", str(path))
@@ -60,6 +58,7 @@ def test_quick_run_writes_every_figure(tmp_path):
     assert "vae" in out and "per-op" in out and "GFLOP/s" in out
 
 
+@pytest.mark.slow
 def test_without_torch_it_times_tinygen_alone(tmp_path):
     path = tmp_path / "bench.json"
     out = run_script("--quick", "--only", "5", "--no-torch", "--json", str(path))

@@ -1,18 +1,15 @@
 """Smoke-run the classifier demo the way CI does (--quick) and check what it writes."""
 
 import json
-import pathlib
-import sys
 
 import numpy as np
 import pytest
+from _scripts import load_script
 
-DEMOS = pathlib.Path(__file__).resolve().parents[1] / "demos"
-sys.path.insert(0, str(DEMOS))
+import tinygen as tg
 
-import classifier  # noqa: E402  (demos/classifier.py)
-
-import tinygen as tg  # noqa: E402
+classifier = load_script("demos/classifier.py")
+pytestmark = pytest.mark.slow  # every test here trains: the fast lane (-m "not slow") skips them
 
 
 def test_quick_run_writes_figures_metrics_and_checkpoint(tmp_path):
@@ -25,6 +22,16 @@ def test_quick_run_writes_figures_metrics_and_checkpoint(tmp_path):
     assert record["config"]["dataset"] == "digits"
     state = tg.load(tmp_path / "checkpoint.npz")
     assert state["epoch"] == 1 and set(state) >= {"model", "optimizer", "rng", "history"}
+
+
+def test_quick_run_on_mnist(tmp_path):
+    """The README's `python demos/classifier.py --dataset mnist`, in its --quick form: 28x28 images."""
+    from tinygen.data import dataset_dir
+
+    if not (dataset_dir("mnist") / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip("MNIST files not found (set $TINYGEN_DATA)")
+    metrics = classifier.main(["--dataset", "mnist", "--quick", "--quiet", "--out", str(tmp_path)])
+    assert metrics["train_images"] == 512 and 0.0 <= metrics["test_accuracy"] <= 1.0
 
 
 def test_training_learns_digits(tmp_path):

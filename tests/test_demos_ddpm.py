@@ -1,14 +1,13 @@
 """Smoke runs of demos/ddpm.py with --quick: the files it writes, the numbers in metrics.json, --resume."""
 
 import json
-import pathlib
-import sys
 
 import numpy as np
 import pytest
+from _scripts import load_script
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "demos"))
-import ddpm  # noqa: E402  (demos/ddpm.py)
+ddpm = load_script("demos/ddpm.py")
+pytestmark = pytest.mark.slow  # every test here trains: the fast lane (-m "not slow") skips them
 
 FIGURES = ("samples.png", "forward.png", "reverse.png", "schedules.png", "loss.png")
 

@@ -1,16 +1,14 @@
 """Smoke runs of demos/gan.py with --quick: the files it writes and the numbers in metrics.json."""
 
 import json
-import pathlib
-import sys
 
 import numpy as np
 import pytest
+from _scripts import load_script
 
 import tinygen as tg
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "demos"))
-import gan  # noqa: E402  (demos/gan.py)
+gan = load_script("demos/gan.py")
 
 FIGURES = ("samples.png", "progress.png", "loss.png")
 
@@ -19,6 +17,7 @@ def _metrics(out):
     return json.loads((out / "metrics.json").read_text())["metrics"]
 
 
+@pytest.mark.slow
 def test_quick_run_on_grid25_writes_everything(tmp_path):
     metrics = gan.main(["--dataset", "grid25", "--quick", "--quiet", "--out", str(tmp_path)])
     for name in FIGURES + ("discriminator.png", "samples.npy", "checkpoint.npz", "metrics.json"):
@@ -32,6 +31,7 @@ def test_quick_run_on_grid25_writes_everything(tmp_path):
     assert np.isfinite(written["final_d_loss"]) and np.isfinite(written["final_g_loss"])
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_checkpoint(tmp_path):
     # the rate decay depends on --steps, so it is off here: 10 + 10 steps then follow one schedule
     flags = ["--dataset", "ring8", "--quick", "--quiet", "--lr-decay", "0", "--n-critic", "2"]
@@ -43,6 +43,7 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "samples.npy"), np.load(once / "samples.npy"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", ["wgan-gp", "lsgan"])
 def test_quick_run_with_other_losses_and_tricks(tmp_path, loss):
     metrics = gan.main(["--dataset", "ring8", "--quick", "--quiet", "--out", str(tmp_path), "--loss", loss,
@@ -50,6 +51,7 @@ def test_quick_run_with_other_losses_and_tricks(tmp_path, loss):
     assert metrics["modes"] == 8 and np.isfinite(metrics["final_d_loss"])
 
 
+@pytest.mark.slow
 def test_quick_dcgan_on_digits(tmp_path):
     gan.main(["--dataset", "digits", "--quick", "--quiet", "--out", str(tmp_path), "--steps", "5"])
     samples = np.load(tmp_path / "samples.npy")

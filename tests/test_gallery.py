@@ -3,15 +3,13 @@
 import json
 import pathlib
 import re
-import sys
 
 import numpy as np
 import pytest
+from _scripts import load_script
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "demos"))
-
-import gallery  # noqa: E402  (demos/gallery.py)
+gallery = load_script("demos/gallery.py")
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -44,6 +42,7 @@ def quick_gallery(tmp_path_factory):
     return folder, headlines, made
 
 
+@pytest.mark.slow  # runs the demos
 def test_quick_run_writes_every_gallery_image(quick_gallery):
     folder, _, made = quick_gallery
     assert sorted(p.name for p in made) == DEFAULT_IMAGES
@@ -55,6 +54,7 @@ def test_quick_run_writes_every_gallery_image(quick_gallery):
         assert image[..., :3].std() > 0.01, f"{path.name} is blank"
 
 
+@pytest.mark.slow  # runs the demos
 def test_side_by_side_image_is_both_figures_next_to_each_other(quick_gallery):
     folder, _, _ = quick_gallery
     left = read_png(folder / "runs" / "ae" / "ae_latent_grid.png")
@@ -65,6 +65,7 @@ def test_side_by_side_image_is_both_figures_next_to_each_other(quick_gallery):
     np.testing.assert_allclose(joined[: left.shape[0], : left.shape[1], :3], left[..., :3], atol=1 / 255)
 
 
+@pytest.mark.slow  # runs the demos
 def test_headline_numbers_come_from_each_run(quick_gallery):
     folder, headlines, _ = quick_gallery
     assert list(headlines) == gallery.DEFAULT_RUNS
@@ -82,6 +83,7 @@ def test_headline_numbers_come_from_each_run(quick_gallery):
     assert 0.0 < headlines["ddpm-moons"]["floor"] < headlines["ddpm-moons"]["swd"]  # 20 steps: far from data
 
 
+@pytest.mark.slow  # runs the demos
 def test_only_remakes_the_images_of_the_runs_asked_for(quick_gallery, tmp_path):
     folder, _, _ = quick_gallery
     headlines, made = gallery.main(["--quick", "--only", "ae,vae", "--out", str(folder / "runs"),
@@ -90,6 +92,7 @@ def test_only_remakes_the_images_of_the_runs_asked_for(quick_gallery, tmp_path):
     assert sorted(p.name for p in made) == ["ae_latent_grids.png", "ae_latent_spaces.png", "vae_samples.png"]
 
 
+@pytest.mark.slow  # runs the demos
 def test_copy_only_remakes_every_image_without_training(quick_gallery, tmp_path):
     folder, headlines, _ = quick_gallery
     checkpoint = folder / "runs" / "gan" / "checkpoint.npz"
@@ -100,6 +103,7 @@ def test_copy_only_remakes_every_image_without_training(quick_gallery, tmp_path)
     assert again["gan"]["modes_captured"] == headlines["gan"]["modes_captured"]
 
 
+@pytest.mark.slow  # runs the demos
 def test_long_runs_need_asking_for_and_make_their_images(tmp_path):
     from tinygen.data import dataset_dir
 

@@ -7,6 +7,7 @@ import tinygen as tg
 from tinygen import metrics
 from tinygen.data import dynamic_binarize, load_dataset
 from tinygen.models import VAE, ConvClassifier
+from tinygen.models import classifier as metric_classifier
 
 
 def gaussian_set(seed, n=400, d=6, shift=0.0, scale=1.0):
@@ -26,7 +27,7 @@ def reference_fd(a, b):
 def test_frechet_distance_of_a_set_to_itself_is_zero():
     a = gaussian_set(0)
     assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
-    assert metrics.frechet_distance(tg.tensor(a), a) == pytest.approx(0.0, abs=1e-9)
+    assert metrics.frechet_distance(tg.tensor(a), tg.tensor(a)) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_frechet_distance_matches_the_formula():
@@ -88,18 +89,33 @@ def test_class_histogram_counts_and_balance(digits):
     assert hist["kl_uniform"] == pytest.approx(np.log(10))
 
 
+def test_image_quality_gathers_the_frechet_distance_and_the_classes(digits):
+    classifier = ConvClassifier(image_size=8, width=4, hidden=16)
+    images = digits[2][:40]
+    with tg.no_grad():  # a classifier that always says 3
+        classifier.head[1].weight.zero_()
+        classifier.head[1].bias.copy_(tg.tensor(np.eye(10, dtype="float32")[3]))
+    result = metrics.image_quality(classifier, tg.tensor(images), digits[2], digits[0])
+    assert result["class_counts"][3] == 40 and result["classes_seen"] == 1 and result["min_class_fraction"] == 0.0
+    assert result["class_kl_uniform"] == pytest.approx(np.log(10))
+    assert {k: result[k] for k in ("fd", "fd_floor", "fd_ratio")} == metrics.image_frechet(classifier, images, digits[2], digits[0])
+
+
 def test_load_classifier_trains_once_then_reads_the_cache(tmp_path, monkeypatch):
-    calls, train = [], metrics.train_classifier
+    calls, train = [], metric_classifier.train_classifier
 
     def quick_train(dataset, root=None, device="cpu", quiet=None, **kwargs):
         calls.append(dataset)
         return train(dataset, root, epochs=1, limit=128, device=device, quiet=True)
 
-    monkeypatch.setattr(metrics, "train_classifier", quick_train)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the fallback cache ~/.cache/tinygen: empty here
-    model, accuracy = metrics.load_classifier("digits", root=tmp_path, quiet=True)
-    assert (tmp_path / "classifiers" / "digits.npz").is_file()
-    again, accuracy_again = metrics.load_classifier("digits", root=tmp_path, quiet=True)
+    monkeypatch.setattr(metric_classifier, "train_classifier", quick_train)
+    monkeypatch.setenv("TINYGEN_CACHE", str(tmp_path / "cache"))
+    assert metric_classifier.classifier_path("digits", cache=tmp_path / "elsewhere") == \
+        tmp_path / "elsewhere" / "classifiers" / "digits.npz"
+    model, accuracy = metric_classifier.load_classifier("digits", root=tmp_path / "data", quiet=True)
+    assert (tmp_path / "cache" / "classifiers" / "digits.npz").is_file()
+    assert not (tmp_path / "data").exists()  # never into the data folder
+    again, accuracy_again = metric_classifier.load_classifier("digits", root=tmp_path / "data", quiet=True)
     assert calls == ["digits"] and accuracy_again == accuracy and 0.0 <= accuracy <= 1.0
     for (name, p), (_, q) in zip(model.state_dict().items(), again.state_dict().items()):
         np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=name)
@@ -109,7 +125,7 @@ def test_training_the_classifier_leaves_the_global_rng_alone():
     tg.manual_seed(11)
     expected = tg.randn(3).numpy()
     tg.manual_seed(11)
-    metrics.train_classifier("digits", epochs=1, limit=64, quiet=True)
+    metric_classifier.train_classifier("digits", epochs=1, limit=64, quiet=True)
     np.testing.assert_array_equal(tg.randn(3).numpy(), expected)
 
 

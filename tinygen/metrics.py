@@ -5,14 +5,16 @@ a reader can tell a good score from a lucky one.
 """
 
 from . import backend
+from .data.transforms import dynamic_binarize
+from .grad_mode import no_grad
+from .ops.shape import cat
 from .tensor import Tensor
 
 # ---------------------------------------------------------------- image metrics (classifier-based)
 # A Frechet distance on the penultimate features of a small digit classifier (tinygen's own
-# ConvClassifier, trained here), in the spirit of FID: it compares the mean and covariance of
-# two feature sets. It is only meaningful beside its floor, the distance between two sets of
-# real images (test vs train), which finite samples keep above zero.
-CLASSIFIER_EPOCHS = {"digits": 30, "mnist": 3, "fashion-mnist": 5}  # the recipe of demos/classifier.py
+# ConvClassifier; tinygen/models/classifier.py trains and caches it), in the spirit of FID: it
+# compares the mean and covariance of two feature sets. It is only meaningful beside its floor,
+# the distance between two sets of real images (test vs train), which finite samples keep above zero.
 
 
 def _f64(features):
@@ -22,7 +24,7 @@ def _f64(features):
 
 def _array(x):
     """The array inside a Tensor, or x itself (a NumPy/CuPy array)."""
-    return x.data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 def _covariance(x):
@@ -47,7 +49,7 @@ def frechet_distance(features_a, features_b):
     tr((S_a S_b)^1/2) is computed as tr((S_a^1/2 S_b S_a^1/2)^1/2): the same eigenvalues, but of a
     symmetric PSD matrix, so eigh suffices (no general matrix square root, no scipy).
     """
-    a, b = _f64(features_a), _f64(features_b)
+    a, b = _f64(features_a), backend.same_device("frechet_distance", _array(features_a), _f64(features_b))
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"frechet_distance: expected features (N, D) and (M, D), got {a.shape} and {b.shape}")
     xp = backend.array_module(a)
@@ -62,8 +64,6 @@ def frechet_distance(features_a, features_b):
 
 def classifier_features(classifier, images, batch_size=500):
     """``classifier.features`` of images (N, C, H, W) in [0, 1], batch by batch: an (N, D) array."""
-    from .grad_mode import no_grad
-    from .ops.shape import cat
     data = _array(images)
     device = next(iter(classifier.parameters())).device
     was_training = classifier.training
@@ -72,7 +72,7 @@ def classifier_features(classifier, images, batch_size=500):
         parts = [classifier.features(Tensor(data[i : i + batch_size], dtype=backend.float32, device=device))
                  for i in range(0, len(data), batch_size)]
     classifier.train(was_training)
-    return cat(parts).data
+    return cat(parts).array
 
 
 def image_frechet(classifier, generated, test_images, train_images):
@@ -97,7 +97,7 @@ def class_histogram(classifier, images, num_classes=10):
     np = backend.xp_for("cpu")
     classifier.eval()
     logits = classifier.head(_as_tensor(classifier_features(classifier, images)))
-    counts = np.bincount(backend.to_host(logits.data.argmax(axis=1)), minlength=num_classes)
+    counts = np.bincount(backend.to_host(logits.array.argmax(axis=1)), minlength=num_classes)
     p = counts / max(counts.sum(), 1)
     seen = p > 0
     return {"counts": counts.tolist(), "kl_uniform": float((p[seen] * np.log(num_classes * p[seen])).sum())}
@@ -107,81 +107,19 @@ def _as_tensor(array):
     return Tensor.wrap(array)
 
 
-def train_classifier(dataset, root=None, epochs=None, batch_size=128, lr=1e-3, seed=0, device="cpu",
-                     quiet=None, limit=None):
-    """Train ConvClassifier with the recipe of demos/classifier.py; returns (model, test accuracy).
+def image_quality(classifier, samples, test_images, train_images, num_classes=10):
+    """All the classifier-based numbers of image samples (N, C, H, W) in [0, 1], in one flat dict.
 
-    ``limit`` keeps only that many training images (a quick smoke run). The global RNG state is
-    saved and restored, so a demo that calls this mid-run stays reproducible.
+    ``image_frechet`` (fd, fd_floor, fd_ratio) and what ``class_histogram`` sees: class_counts,
+    classes_seen, min_class_fraction (a sampler that covers every class evenly scores
+    1 / num_classes) and class_kl_uniform.
     """
-    from . import optim
-    from .grad_mode import no_grad
-    from .data import DataLoader, load_dataset
-    from .models import ConvClassifier
-    from .ops.loss import cross_entropy
-    from .progress import progress
-
-    rng_state = backend.get_rng_state()
-    backend.manual_seed(seed)
-    train_x, train_y = load_dataset(dataset, "train", root=root)
-    test_x, test_y = load_dataset(dataset, "test", root=root)
-    if limit:
-        train_x, train_y = train_x[:limit], train_y[:limit]
-    model = ConvClassifier(image_size=train_x.shape[-1]).to(device)
-    optimizer = optim.Adam(model.parameters(), lr=lr)
-    loader = DataLoader((train_x, train_y), batch_size=batch_size, shuffle=True, seed=seed, device=device)
-    epochs = epochs or CLASSIFIER_EPOCHS[dataset]
-    for _ in progress(range(epochs), desc=f"training the {dataset} classifier for the metrics", quiet=quiet):
-        for x, y in loader:
-            loss = cross_entropy(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    model.eval()
-    correct = 0
-    with no_grad():
-        for x, y in DataLoader((test_x, test_y), batch_size=1000, device=device):
-            correct = correct + (model(x).argmax(dim=1) == y).sum()
-    backend.set_rng_state(rng_state)
-    return model, int(correct) / len(test_y)
-
-
-def classifier_path(dataset, root=None):
-    from .data.download import data_root
-
-    return data_root(root) / "classifiers" / f"{dataset}.npz"
-
-
-def load_classifier(dataset, root=None, device="cpu", quiet=None):
-    """The trained metric classifier of ``dataset`` and its test accuracy, trained once and cached.
-
-    The checkpoint lives at ``<data root>/classifiers/<dataset>.npz``; when that folder is
-    read-only (a shared dataset mount) ``~/.cache/tinygen/classifiers/`` holds it instead.
-    """
-    from .models import ConvClassifier
-    from .serialization import load, save
-
-    import pathlib
-
-    home_cache = pathlib.Path.home() / ".cache" / "tinygen" / "classifiers" / f"{dataset}.npz"
-    candidates = [classifier_path(dataset, root), home_cache]
-    for path in candidates:
-        if path.exists():
-            state = load(path, device=device)
-            model = ConvClassifier(image_size=int(state["image_size"])).to(device)
-            model.load_state_dict(state["model"])
-            model.eval()
-            return model, float(state["test_accuracy"])
-    model, accuracy = train_classifier(dataset, root=root, device=device, quiet=quiet)
-    state = {"model": model.state_dict(), "test_accuracy": accuracy, "image_size": model.image_size}
-    for path in candidates:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            save(state, path)
-            break
-        except OSError:  # read-only data root: try the next place
-            continue
-    return model, accuracy
+    images = _array(samples)
+    hist = class_histogram(classifier, images, num_classes)
+    counts = hist["counts"]
+    return {**image_frechet(classifier, images, test_images, train_images), "class_counts": counts,
+            "classes_seen": sum(c > 0 for c in counts), "min_class_fraction": min(counts) / max(1, sum(counts)),
+            "class_kl_uniform": hist["kl_uniform"]}
 
 
 def iwae_nll(model, images, k=5000, batch_size=100, labels=None, binarize_seed=0, chunk=None):
@@ -191,8 +129,6 @@ def iwae_nll(model, images, k=5000, batch_size=100, labels=None, binarize_seed=0
     a fixed seed, so the test set is the same every call), then -log p(x) is estimated with k
     importance samples. Larger k tightens the bound: the estimate falls toward the true NLL.
     """
-    from .grad_mode import no_grad
-    from .data.transforms import dynamic_binarize
     data = _array(images)
     if binarize_seed is not None:
         data = dynamic_binarize(backend.to_host(data), generator=backend.host_rng(binarize_seed))
@@ -220,8 +156,8 @@ def mode_coverage(samples, modes, std, threshold=3.0):
     ~0.005 (finite-sample noise).
     """
     np = backend.xp_for("cpu")
-    points = backend.to_host(samples.data if hasattr(samples, "data") else samples).astype("float64")
-    centres = backend.to_host(modes.data if hasattr(modes, "data") else modes).astype("float64")
+    points = backend.to_host(samples.array if isinstance(samples, Tensor) else samples).astype("float64")
+    centres = backend.to_host(modes.array if isinstance(modes, Tensor) else modes).astype("float64")
     if points.ndim != 2 or centres.ndim != 2 or points.shape[1] != centres.shape[1]:
         raise ValueError(f"mode_coverage: expected samples (N, D) and modes (K, D), got {points.shape} and {centres.shape}")
     d2 = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)  # (N, K)
