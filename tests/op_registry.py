@@ -356,7 +356,8 @@ OPS = [
     OpSpec("tanh", tg.tanh, np.tanh, (R,), unary()),
     OpSpec("softplus", lambda x, beta: F.softplus(x, beta), np_softplus, (R,), unary(choice("beta", [1.0, 2.0]))),
     OpSpec("silu", F.silu, lambda x: x * np_sigmoid(x), (R,), unary()),
-    OpSpec("gelu", F.gelu, np_gelu_tanh, (R,), unary()),
+    OpSpec("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), np_gelu_tanh, (R,), unary()),
+    OpSpec("gelu", F.gelu, lambda x: 0.5 * x * (1.0 + np_erf(x / math.sqrt(2.0))), (R,), unary()),
     OpSpec("softmax", lambda x, dim: tg.softmax(x, dim), lambda x, dim: np.exp(np_log_softmax(x, dim)), (R,),
            unary(lambda ss: dims(len(ss[0])).map(lambda d: {"dim": d}), min_dims=1)),
     OpSpec("log_softmax", lambda x, dim: F.log_softmax(x, dim), np_log_softmax, (R,),
@@ -365,6 +366,208 @@ OPS = [
     OpSpec("bce_with_logits", lambda x, y, reduction: F.binary_cross_entropy_with_logits(x, y, reduction=reduction),
            np_bce_with_logits, (R, "unit"), same_shapes(2, choice("reduction", ["mean", "sum", "none"]))),
 ]
+
+# ---------------------------------------------------------------- issue 18: the PyTorch surface
+def np_erf(x):
+    return np.vectorize(math.erf)(x)
+
+
+@st.composite
+def gather_case(draw):
+    """An input shape, a dim, and an integer index no larger than the input outside dim."""
+    s = draw(shapes(min_dims=1, max_side=3, max_size=12))
+    dim = draw(dims(len(s)))
+    d = dim % len(s)
+    ishape = tuple(draw(st.integers(1, 4)) if i == d else draw(st.integers(1, n)) for i, n in enumerate(s))
+    index = draw(hnp_ints(ishape, s[d]))
+    return (s,), {"dim": dim, "index": index}
+
+
+@st.composite
+def scatter_case(draw):
+    """(input shape, src shape = index shape), a dim and an index with repeats (their values must add)."""
+    (s,), p = draw(gather_case())
+    return (s, p["index"].shape), p
+
+
+def hnp_ints(shape, high):
+    size = math.prod(shape)
+    return st.lists(st.integers(0, high - 1), min_size=size, max_size=size).map(lambda v: np.array(v).reshape(shape))
+
+
+@st.composite
+def index_select_case(draw):
+    s = draw(shapes(min_dims=1, max_side=3, max_size=12))
+    dim = draw(dims(len(s)))
+    index = np.array(draw(st.lists(st.integers(0, s[dim] - 1), min_size=1, max_size=4)))
+    return (s,), {"dim": dim, "index": index}
+
+
+def flip_params(shapes_):
+    ndim = len(shapes_[0])
+    return st.lists(st.integers(-ndim, ndim - 1), min_size=1, max_size=ndim, unique_by=lambda d: d % ndim).map(
+        lambda ds: {"dims": tuple(ds)})
+
+
+def roll_params(shapes_):
+    ndim = len(shapes_[0])
+    with_dims = st.lists(st.tuples(st.integers(-4, 4), st.integers(0, ndim - 1)), min_size=1, max_size=2).map(
+        lambda pairs: {"shifts": tuple(p[0] for p in pairs), "dims": tuple(p[1] for p in pairs)})
+    flat = st.integers(-5, 5).map(lambda k: {"shifts": k, "dims": None})
+    return st.one_of(with_dims, flat)
+
+
+def np_roll(x, shifts, dims):
+    return np.roll(x, shifts, axis=dims)
+
+
+@st.composite
+def narrow_case(draw):
+    s = draw(shapes(min_dims=1, max_side=4, max_size=16))
+    dim = draw(dims(len(s)))
+    start = draw(st.integers(0, s[dim] - 1))
+    return (s,), {"dim": dim, "start": start, "length": draw(st.integers(0, s[dim] - start))}
+
+
+def norm_params(shapes_):
+    ndim = len(shapes_[0])
+    # p = inf is max |x|, not differentiable where two |x| tie: it is compared with PyTorch in test_torch_parity
+    return st.fixed_dictionaries({"p": st.sampled_from([2, 1, 3]), "dim": axes(ndim), "keepdim": keepdims})
+
+
+def np_norm(x, p, dim, keepdim):
+    a = np.abs(x)
+    if p == math.inf:
+        return np.max(a, axis=dim, keepdims=keepdim)
+    return np.sum(a**p, axis=dim, keepdims=keepdim) ** (1.0 / p)
+
+
+EINSUM = ["ij,jk->ik", "bij,bjk->bik", "i,j->ij", "i,i->", "ij->ji", "ij->j", "ij,ij->i", "bhid,bhjd->bhij",
+          "ij,jk,kl->il", "...ij,jk->...ik", "ik,jk", "ab,b->a"]
+
+
+@st.composite
+def einsum_case(draw):
+    equation = draw(st.sampled_from(EINSUM))
+    sizes = {c: draw(st.integers(1, 3)) for c in "abcdefghijklmnopqrstuvwxyz"}
+    lhs = equation.split("->")[0].split(",")
+    lead = tuple(draw(st.lists(st.integers(1, 2), max_size=2)))
+    return tuple(lead + tuple(sizes[c] for c in spec.replace("...", "")) if "..." in spec
+                 else tuple(sizes[c] for c in spec) for spec in lhs), {"equation": equation}
+
+
+@st.composite
+def products_case(draw, kind):
+    n, k, m, b = (draw(st.integers(1, 3)) for _ in range(4))
+    return {"mm": ((n, k), (k, m)), "bmm": ((b, n, k), (b, k, m)), "outer": ((n,), (m,))}[kind], {}
+
+
+def repeat_params(shapes_):
+    ndim = len(shapes_[0])
+    return st.integers(0, 1).flatmap(lambda extra: st.lists(st.integers(1, 2), min_size=ndim + extra,
+                                                            max_size=ndim + extra)).map(lambda r: {"sizes": tuple(r)})
+
+
+def mask_params(shapes_):
+    (s,) = shapes_
+    return st.lists(st.booleans(), min_size=math.prod(s), max_size=math.prod(s)).map(
+        lambda bits: {"mask": np.array(bits, dtype=bool).reshape(s), "value": -1.5})
+
+
+def interpolate_params(shapes_):
+    return st.fixed_dictionaries({"size": st.tuples(st.integers(1, 5), st.integers(1, 5)),
+                                  "align_corners": st.booleans()})
+
+
+def np_bilinear(x, size, align_corners):
+    """PyTorch's bilinear resize (reference): separable, one axis at a time."""
+    out = x
+    for axis, n_out in ((2, size[0]), (3, size[1])):
+        n_in = out.shape[axis]
+        i = np.arange(n_out, dtype=np.float64)
+        if align_corners:
+            src = i * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+        else:
+            src = np.maximum((i + 0.5) * n_in / n_out - 0.5, 0.0)
+        i0 = np.minimum(np.floor(src).astype(int), n_in - 1)
+        i1 = np.minimum(i0 + 1, n_in - 1)
+        w = (src - i0).reshape((n_out,) + (1,) * (out.ndim - axis - 1))
+        out = np.take(out, i0, axis=axis) * (1 - w) + np.take(out, i1, axis=axis) * w
+    return out
+
+
+def np_smooth_l1(x, beta):
+    d = np.abs(x)
+    return np.mean(np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta))
+
+
+def np_kl_div(log_q, p):
+    return np.sum(p * (np.log(p) - log_q)) / log_q.shape[0] if log_q.ndim else np.sum(p * (np.log(p) - log_q))
+
+
+OPS += [
+    OpSpec("sin", tg.sin, np.sin, (R,), unary()),
+    OpSpec("cos", lambda x: x.cos(), np.cos, (R,), unary()),
+    OpSpec("log1p", tg.log1p, np.log1p, (POS,), unary()),
+    OpSpec("expm1", lambda x: x.expm1(), np.expm1, ("bounded",), unary()),
+    OpSpec("erf", tg.erf, np_erf, (R,), unary()),
+    OpSpec("cumsum", lambda x, dim: tg.cumsum(x, dim), lambda x, dim: np.cumsum(x, dim), (R,),
+           unary(lambda ss: dims(len(ss[0])).map(lambda d: {"dim": d}), min_dims=1)),
+    OpSpec("cumprod", lambda x, dim: x.cumprod(dim), lambda x, dim: np.cumprod(x, dim), ("nonzero",),
+           unary(lambda ss: dims(len(ss[0])).map(lambda d: {"dim": d}), min_dims=1)),
+    OpSpec("prod", lambda x: tg.prod(x), np.prod, ("nonzero",), unary(max_size=8)),
+    OpSpec("norm", lambda x, p, dim, keepdim: x.norm(p, dim, keepdim), np_norm, ("away_from_zero",),
+           unary(norm_params)),
+    OpSpec("dist", lambda a, b: tg.dist(a, b), lambda a, b: np.sqrt(np.sum((a - b) ** 2)), ("inner", "outer"),
+           binary_broadcast()),
+    OpSpec("F.normalize", lambda x, dim: F.normalize(x, dim=dim),
+           lambda x, dim: x / np.sqrt(np.sum(x * x, axis=dim, keepdims=True)), ("away_from_zero",),
+           unary(lambda ss: dims(len(ss[0])).map(lambda d: {"dim": d}), min_dims=1)),
+    OpSpec("F.cosine_similarity", lambda a, b: F.cosine_similarity(a, b, dim=-1),
+           lambda a, b: np.sum(a * b, -1) / np.sqrt(np.sum(a * a, -1) * np.sum(b * b, -1)),
+           ("away_from_zero", "away_from_zero"), same_shapes(2, min_dims=1)),
+    OpSpec("gather", lambda x, dim, index: x.gather(dim, tg.tensor(index)),
+           lambda x, dim, index: np.take_along_axis(x[tuple(slice(0, n) if i != dim % x.ndim else slice(None)
+                                                               for i, n in enumerate(index.shape))], index, dim),
+           (R,), gather_case()),
+    OpSpec("scatter_add", lambda x, src, dim, index: tg.scatter_add(x, dim, tg.tensor(index), src),
+           lambda x, src, dim, index: np_scatter_add(x, src, dim, index), (R, R), scatter_case()),
+    OpSpec("index_select", lambda x, dim, index: tg.index_select(x, dim, tg.tensor(index)),
+           lambda x, dim, index: np.take(x, index, axis=dim), (R,), index_select_case()),
+    OpSpec("flip", lambda x, dims: x.flip(dims), lambda x, dims: np.flip(x, dims), (R,), unary(flip_params, min_dims=1)),
+    OpSpec("roll", lambda x, shifts, dims: tg.roll(x, shifts, dims), np_roll, (R,), unary(roll_params, min_dims=1)),
+    OpSpec("narrow", lambda x, dim, start, length: x.narrow(dim, start, length),
+           lambda x, dim, start, length: np.take(x, range(start, start + length), axis=dim), (R,), narrow_case()),
+    OpSpec("repeat", lambda x, sizes: x.repeat(*sizes), lambda x, sizes: np.tile(x, sizes), (R,),
+           unary(repeat_params, max_size=8)),
+    OpSpec("chunk", lambda x: x.chunk(2, -1), lambda x: tuple(np.array_split(x, 2, -1)) if x.shape[-1] > 1 else (x,),
+           (R,), unary(min_dims=1)),
+    OpSpec("t", lambda x: x.t(), lambda x: x.T, (R,), unary(max_dims=2)),
+    OpSpec("masked_fill", lambda x, mask, value: x.masked_fill(tg.tensor(mask), value),
+           lambda x, mask, value: np.where(mask, value, x), (R,), unary(mask_params)),
+    OpSpec("einsum", lambda *xs, equation: tg.einsum(equation, *xs), lambda *xs, equation: np.einsum(equation, *xs),
+           (R, R, R), einsum_case()),
+    OpSpec("mm", tg.mm, np.matmul, (R, R), products_case("mm")),
+    OpSpec("bmm", lambda a, b: a.bmm(b), np.matmul, (R, R), products_case("bmm")),
+    OpSpec("outer", tg.outer, np.outer, (R, R), products_case("outer")),
+    OpSpec("F.interpolate bilinear", lambda x, size, align_corners: F.interpolate(
+        x, size=size, mode="bilinear", align_corners=align_corners), np_bilinear, (R,),
+           unary(interpolate_params, min_dims=4, max_dims=4, max_side=3, max_size=18)),
+    OpSpec("F.smooth_l1_loss", lambda x: F.smooth_l1_loss(x, tg.zeros_like(x), beta=0.5),
+           lambda x: np_smooth_l1(x, 0.5), ("away_from_half",), unary()),
+    OpSpec("F.kl_div", lambda log_q, p: F.kl_div(log_q, p, reduction="batchmean"), np_kl_div, (R, "unit"),
+           same_shapes(2, min_dims=1)),
+]
+
+
+def np_scatter_add(x, src, dim, index):
+    out = x.copy()
+    dim = dim % x.ndim
+    full = tuple(index if d == dim else np.arange(n).reshape([-1 if e == d else 1 for e in range(index.ndim)])
+                 for d, n in enumerate(index.shape))
+    np.add.at(out, full, src)
+    return out
+
 
 BY_NAME = {op.name: op for op in OPS}
 assert len(BY_NAME) == len(OPS), "two registry entries share a name"

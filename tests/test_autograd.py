@@ -447,7 +447,7 @@ def test_inplace_write_of_a_value_that_requires_grad_is_refused():
 # ---------------------------------------------------------------- device mixing
 def test_mixing_devices_names_the_op_and_both_devices(monkeypatch):
     # without a GPU, pretend: CuPy "loaded", and b's array reported as living on "cuda"
-    a, b, column = tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0]), tg.tensor([[3.0], [4.0]])
+    a, b, column = (tg.tensor(v, device="cpu") for v in ([1.0, 2.0], [3.0, 4.0], [[3.0], [4.0]]))
     on_gpu = {id(b.array), id(column.array)}
     real_device_of = tg.backend.device_of
     monkeypatch.setattr(tg.backend, "gpu_in_use", lambda: True)

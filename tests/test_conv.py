@@ -173,8 +173,8 @@ def test_errors_name_the_op_and_the_shapes():
         F.conv2d(tg.randn(2, 5, 8, 8), w)
     with pytest.raises(ValueError, match=r"conv2d: expected a 4-D input.*\(8, 8\)"):
         F.conv2d(tg.randn(8, 8), w)
-    with pytest.raises(NotImplementedError, match="groups"):
-        F.conv2d(x, w, groups=3)
+    with pytest.raises(ValueError, match="groups=3 must be a positive int dividing"):
+        F.conv2d(x, w, groups=3)  # 4 output channels do not split into 3 groups
     with pytest.raises(ValueError, match="smaller than the dilated kernel"):
         F.conv2d(tg.randn(1, 3, 2, 2), w)
     with pytest.raises(ValueError, match="output_padding must be smaller than stride"):

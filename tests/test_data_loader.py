@@ -37,7 +37,7 @@ def test_yields_tensors_with_the_arrays_dtypes():
     x, y = next(iter(DataLoader((images, labels), batch_size=4)))
     assert isinstance(x, tg.Tensor) and isinstance(y, tg.Tensor)
     assert x.dtype == tg.float32 and y.dtype == tg.int64
-    assert x.shape == (4, 1, 2, 3) and not x.requires_grad and x.device == "cpu"
+    assert x.shape == (4, 1, 2, 3) and not x.requires_grad and x.device == tg.get_default_device()
 
 
 def test_a_single_array_yields_single_tensors():

@@ -81,7 +81,7 @@ def test_create_graph_stays_float32(made_dtypes):
 def test_the_recorder_catches_a_float64_constant(made_dtypes):
     # the check above must be able to fail: one NumPy float64 scalar is enough
     x = tg.randn(3, requires_grad=True)
-    y = x * tg.Tensor.wrap(np.sqrt(np.array(2.0)))
+    y = x * tg.tensor(np.sqrt(np.array(2.0)))  # a float64 array keeps its dtype
     assert y.dtype == tg.float64
     assert np.dtype("float64") in made_dtypes
 

@@ -137,6 +137,10 @@ TORCH_CASES = {
     "warmup_cosine": lambda m, o: m.SequentialLR(
         o, [m.LinearLR(o, start_factor=0.1, total_iters=3), m.CosineAnnealingLR(o, T_max=8)], milestones=[3]
     ),
+    "onecycle": lambda m, o: m.OneCycleLR(o, max_lr=2.0, total_steps=12),
+    "onecycle_three_phase_linear": lambda m, o: m.OneCycleLR(o, max_lr=[1.5], epochs=3, steps_per_epoch=4,
+                                                             pct_start=0.25, anneal_strategy="linear",
+                                                             three_phase=True, div_factor=10.0),
 }
 
 
@@ -146,3 +150,37 @@ def test_matches_torch(name):
     expected = torch_rates(TORCH_CASES[name], lr=0.7)
     got = first_group(rates(lambda o: TORCH_CASES[name](S, o), lr=0.7))
     assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_one_cycle_cycles_momentum_like_torch():
+    torch = pytest.importorskip("torch")
+    theirs_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    ours_opt = SGD([tg.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    theirs = torch.optim.lr_scheduler.OneCycleLR(theirs_opt, max_lr=1.0, total_steps=10)
+    ours = S.OneCycleLR(ours_opt, max_lr=1.0, total_steps=10)
+    for _ in range(10):
+        assert ours_opt.param_groups[0]["momentum"] == pytest.approx(theirs_opt.param_groups[0]["momentum"], rel=1e-12)
+        assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-12)
+        theirs_opt.step(), ours_opt.step(), theirs.step(), ours.step()
+    with pytest.raises(ValueError, match="total_steps=10"):
+        ours.step()
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(mode="max", factor=0.5, patience=1, cooldown=1, threshold_mode="abs",
+                                             threshold=0.01, min_lr=0.05)])
+def test_reduce_on_plateau_matches_torch(kw):
+    torch = pytest.importorskip("torch")
+    metrics = [1.0, 0.9, 0.95, 0.95, 0.95, 0.9, 0.9, 0.9, 0.91, 0.92, 0.93, 0.93, 0.93, 0.93] * 2
+    kw = {"patience": 2, **kw}
+    theirs_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    ours_opt = SGD([tg.zeros(1, requires_grad=True)], lr=1.0)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs_opt, **kw)
+    ours = S.ReduceLROnPlateau(ours_opt, **kw)
+    for m in metrics:
+        theirs.step(m)
+        ours.step(tg.tensor(m))
+        assert ours_opt.param_groups[0]["lr"] == pytest.approx(theirs_opt.param_groups[0]["lr"], rel=1e-12)
+    assert ours_opt.param_groups[0]["lr"] < 1.0
+    resumed = S.ReduceLROnPlateau(ours_opt, **kw)
+    resumed.load_state_dict(ours.state_dict())
+    assert resumed.num_bad_epochs == ours.num_bad_epochs and resumed.best == ours.best

@@ -37,7 +37,8 @@ LAYERS = [
     (lambda: nn.BatchNorm2d(3), lambda: torch.nn.BatchNorm2d(3), (2, 3, 4, 4)),
     (lambda: nn.GroupNorm(2, 4), lambda: torch.nn.GroupNorm(2, 4), (2, 4, 3, 3)),
     (lambda: nn.LayerNorm((3, 4)), lambda: torch.nn.LayerNorm((3, 4)), (2, 3, 4)),
-    (lambda: nn.GELU(), lambda: torch.nn.GELU(approximate="tanh"), (3, 4)),
+    (lambda: nn.GELU(approximate="tanh"), lambda: torch.nn.GELU(approximate="tanh"), (3, 4)),
+    (lambda: nn.GELU(), lambda: torch.nn.GELU(), (3, 4)),
     (lambda: nn.SiLU(), lambda: torch.nn.SiLU(), (3, 4)),
     (lambda: nn.Softplus(beta=2.0), lambda: torch.nn.Softplus(beta=2.0), (3, 4)),
 ]

@@ -71,7 +71,7 @@ def test_repeated_integer_index_gradients_add():
     np.testing.assert_array_equal(x.grad.array, [3.0, 0.0, 1.0, 0.0])
 
     y = make_tensor(np.zeros((2, 3)))
-    (y[[1, 1, 0], [2, 2, 0]] * tg.tensor([1.0, 10.0, 100.0], dtype=tg.float64)).sum().backward()
+    (y[[1, 1, 0], [2, 2, 0]] * tg.tensor([1.0, 10.0, 100.0], dtype=tg.float64, device=y.device)).sum().backward()
     np.testing.assert_array_equal(y.grad.array, [[100.0, 0.0, 0.0], [0.0, 0.0, 11.0]])
 
 
@@ -188,5 +188,5 @@ def test_gradcheck_through_a_shared_intermediate():
 def test_pow_with_a_constant_tensor_exponent_allows_negative_bases():
     """Only the base needs a gradient, so log(base) (NaN here) must never be computed."""
     x = make_tensor(np.array([-2.0, 0.0, 3.0]))
-    (x ** tg.tensor(2.0, dtype=tg.float64)).sum().backward()
+    (x ** tg.tensor(2.0, dtype=tg.float64, device=x.device)).sum().backward()
     np.testing.assert_array_equal(x.grad.array, [-4.0, 0.0, 6.0])

@@ -43,6 +43,13 @@ CASES = [
     ("Adam", dict(lr=0.1, amsgrad=True)),
     ("AdamW", dict(lr=0.1)),
     ("AdamW", dict(lr=0.1, weight_decay=0.3, amsgrad=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.8, centered=True)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, maximize=True)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.3)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1)),
 ]
 
 

@@ -1,5 +1,7 @@
 """The Tensor API a PyTorch user reaches for: creation, dtypes, conversion, shape errors."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -88,7 +90,7 @@ def test_manual_seed_is_reproducible_bit_for_bit():
 # ---------------------------------------------------------------- conversion and properties
 def test_properties():
     t = tg.zeros(2, 3, 4)
-    assert t.shape == (2, 3, 4) and t.ndim == 3 and t.dtype == tg.float32 and t.device == "cpu"
+    assert t.shape == (2, 3, 4) and t.ndim == 3 and t.dtype == tg.float32 and t.device == tg.get_default_device()
     assert t.numel() == 24 and t.size() == (2, 3, 4) and t.size(1) == 3
     assert len(t) == 2
     with pytest.raises(TypeError, match="0-d"):
@@ -117,7 +119,7 @@ def test_to_dtype_is_differentiable():
     (y * y).sum().backward()
     assert x.grad.dtype == tg.float32
     np.testing.assert_allclose(x.grad.numpy(), [3.0, 5.0])
-    assert x.to("cpu") is x
+    assert x.to(x.device) is x
 
 
 def test_detach_shares_memory_and_clone_copies():
@@ -159,11 +161,12 @@ def test_comparisons_give_bool_tensors():
 
 
 def test_repr():
-    assert repr(tg.tensor([1.0, 2.0])) == "tensor([1., 2.])"
-    assert repr(tg.tensor([1, 2])) == "tensor([1, 2])"
-    assert repr(tg.tensor([1.0], dtype=tg.float64)) == "tensor([1.], dtype=float64)"
-    assert repr(tg.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
-    assert repr(tg.tensor([1.0], requires_grad=True) * 2.0) == "tensor([2.], grad_fn=Mul)"
+    cpu = functools.partial(tg.tensor, device="cpu")  # a GPU tensor adds device='cuda' (test_gpu_path.py)
+    assert repr(cpu([1.0, 2.0])) == "tensor([1., 2.])"
+    assert repr(cpu([1, 2])) == "tensor([1, 2])"
+    assert repr(cpu([1.0], dtype=tg.float64)) == "tensor([1.], dtype=float64)"
+    assert repr(cpu([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
+    assert repr(cpu([1.0], requires_grad=True) * 2.0) == "tensor([2.], grad_fn=Mul)"
 
 
 def test_tensor_as_dict_key_by_identity():

@@ -56,4 +56,22 @@ from .serialization import CheckpointError, load, save
 from . import optim
 from . import fast  # registers the fast kernels (tg.use_fast_kernels(False) sets them aside)
 
+# ---------------------------------------------------------------- PyTorch's other names (tinygen/compat/)
+from . import accelerator, backends, cuda, interop, nn, utils
+from .compat.devices import device
+from .compat.creation import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, Generator, HalfTensor, IntTensor,
+                              LongTensor, as_tensor, is_floating_point, is_tensor, numel)
+from .compat.methods import (all, allclose, any, bmm, ceil, chunk, dot, eq, equal, floor, ge, gt, isclose, isfinite,
+                             isinf, isnan, le, logical_and, logical_not, logical_or, lt, masked_fill, mm, ne, outer,
+                             prod, reciprocal, round, rsqrt, select, split, square, std, t, unbind)
+from .ops.einsum import einsum
+from .ops.functions import cos, erf, expm1, log1p, sin
+from .ops.indexing import flip, gather, index_select, narrow, roll, scatter_add
+from .ops.norms import dist, norm
+from .ops.reduce import argmax, argmin
+from .ops.scan import cumprod, cumsum
+
+inference_mode = no_grad  # PyTorch's faster no_grad; here they are the same switch
+float, double, half, long, int, bool = float32, float64, float16, int64, int32, bool_  # noqa: A001 (torch.float, ...)
+
 __version__ = "0.1.0"

@@ -294,10 +294,12 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False):
     run_backward(roots, _root_grads(roots, [gradient]), retain_graph, create_graph)
 
 
-def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None, allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple (like torch.autograd.grad).
 
     With ``create_graph=True`` the returned gradients are themselves differentiable.
+    ``only_inputs`` is accepted and ignored, as in PyTorch (which deprecated it).
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)

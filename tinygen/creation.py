@@ -1,11 +1,13 @@
 """Making tensors: from data, filled with a constant, or random (per-device generators)."""
 
 from . import backend
-from .tensor import Tensor
+from .tensor import Tensor, default_dtype_of
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
-    """A new tensor with a copy of a list, a number or an array; Python floats become float32."""
+    """A new tensor with a copy of a list, a number or an array; Python floats become float32, ints int64."""
+    if dtype is None and not hasattr(data, "dtype"):  # arrays and tensors keep theirs
+        dtype = default_dtype_of(data)
     return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
 
 

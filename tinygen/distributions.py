@@ -157,7 +157,9 @@ class Categorical:
         """log p[index]; ``index`` holds integer classes, shape logits.shape[:-1]."""
         xp = backend.array_module(self.logits.array)
         k = self.logits.shape[-1]
-        onehot = Tensor.wrap(xp.eye(k, dtype=self.logits.dtype)[index.array if isinstance(index, Tensor) else index])
+        index = index.array if isinstance(index, Tensor) else backend.as_array(index, device=self.logits.device)
+        index = backend.same_device("Categorical.log_prob", self.logits.array, index)  # DeviceError, not CuPy's
+        onehot = Tensor.wrap(xp.eye(k, dtype=self.logits.dtype)[index])
         return (self.log_probs * onehot).sum(-1)
 
     def sample(self, sample_shape=()):

@@ -42,12 +42,12 @@ class SiLU(Module):
 
 
 class GELU(Module):
-    """GELU in its tanh form (PyTorch's GELU(approximate='tanh')); see ops.activation.gelu.
+    """x Phi(x), exact with erf as in PyTorch, or its tanh form with ``approximate="tanh"``; see ops.activation.gelu.
 
-    Any shape -> the same shape; only ``approximate="tanh"`` is implemented.
+    Any shape -> the same shape.
     """
 
-    def __init__(self, approximate="tanh"):
+    def __init__(self, approximate="none"):
         super().__init__()
         self.approximate = approximate
 

@@ -15,8 +15,9 @@ class _ConvNd(Module):
                  padding_mode, weight_shape, device, dtype):
         super().__init__()
         name = type(self).__name__
-        if groups != 1:
-            raise NotImplementedError(f"{name}: only groups=1 is implemented, got groups={groups}")
+        if not isinstance(groups, int) or groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: groups={groups!r} must divide in_channels={in_channels} and "
+                             f"out_channels={out_channels}")
         if padding_mode != "zeros":
             raise NotImplementedError(f"{name}: only padding_mode='zeros' is implemented, got {padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -51,6 +52,8 @@ class _ConvNd(Module):
             text += f", padding={self.padding}"
         if self.dilation != (1, 1):
             text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
         if getattr(self, "output_padding", (0, 0)) != (0, 0):
             text += f", output_padding={self.output_padding}"
         return text + ("" if self.bias is not None else ", bias=False")
@@ -66,11 +69,11 @@ class Conv2d(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, (out_channels, in_channels), device, dtype)
+                         padding_mode, (out_channels, in_channels // groups), device, dtype)
 
     def forward(self, x):
         self._check_input(x)
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -83,10 +86,10 @@ class ConvTranspose2d(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, (in_channels, out_channels), device, dtype)
+                         padding_mode, (in_channels, out_channels // groups), device, dtype)
         self.output_padding = pair(output_padding, "output_padding", "ConvTranspose2d")
 
     def forward(self, x):
         self._check_input(x)
         return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
-                                1, self.dilation)
+                                self.groups, self.dilation)

@@ -37,6 +37,17 @@ class Parameter(Tensor):
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+class RemovableHandle:
+    """What registering a hook returns: ``handle.remove()`` unregisters it."""
+
+    def __init__(self, registry, key):
+        self.registry, self.key = registry, key
+
+    def remove(self):
+        """Unregister the hook (again is harmless)."""
+        self.registry.pop(self.key, None)
+
+
 class Module:
     """Base class of every layer and model: a tree of parameters, buffers and submodules.
 
@@ -64,7 +75,34 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define it in the subclass")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_hooks")  # only a module that registered a hook has this dict
+        if hooks is None:
+            return self.forward(*args, **kwargs)
+        for hook in list(hooks["pre"].values()):  # hook(module, args) may return new args
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(hooks["post"].values()):  # hook(module, args, output) may return a new output
+            result = hook(self, args, output)
+            output = output if result is None else result
+        return output
+
+    # ------------------------------------------------------------ hooks
+    def _add_hook(self, kind, hook):
+        if "_hooks" not in self.__dict__:
+            object.__setattr__(self, "_hooks", {"pre": {}, "post": {}})
+        key = max([0, *self._hooks["pre"], *self._hooks["post"]]) + 1
+        self._hooks[kind][key] = hook
+        return RemovableHandle(self._hooks[kind], key)
+
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, args)`` before each forward (it may return new args); ``handle.remove()`` undoes it."""
+        return self._add_hook("pre", hook)
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, args, output)`` after each forward (it may return a new output); returns a handle."""
+        return self._add_hook("post", hook)
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name, value):
@@ -468,6 +506,88 @@ class ModuleDict(Module):
     def forward(self, *args):
         """Not defined: a ModuleDict only holds modules; pick them by name in the owner's forward."""
         raise NotImplementedError("ModuleDict has no forward(); pick modules by name in your own forward")
+
+
+class ParameterList(Module):
+    """A list of Parameters registered as "0", "1", ... (a plain Python list would hide them from parameters())."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def append(self, value):
+        """Add a Parameter (a Tensor is wrapped in one) at the end; returns self."""
+        self.register_parameter(str(len(self)), value if isinstance(value, Parameter) else Parameter(value))
+        return self
+
+    def extend(self, values):
+        """Append each of an iterable of Parameters, in order; returns self."""
+        for v in values:
+            self.append(v)
+        return self
+
+    def __getitem__(self, index):
+        return self._parameters[str(_check_index(index, len(self), "ParameterList"))]
+
+    def __setitem__(self, index, value):
+        self.register_parameter(str(_check_index(index, len(self), "ParameterList")),
+                                value if isinstance(value, Parameter) else Parameter(value))
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def forward(self, *args):
+        """Not defined: a ParameterList only holds parameters; use them in the owner's forward."""
+        raise NotImplementedError("ParameterList has no forward(); use its parameters in your own forward")
+
+
+class ParameterDict(Module):
+    """A dict of named Parameters, registered in insertion order."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def update(self, parameters):
+        """Add (name, Parameter) pairs from a dict or an iterable of pairs."""
+        for name, p in (parameters.items() if isinstance(parameters, dict) else parameters):
+            self[name] = p
+
+    def __getitem__(self, name):
+        return self._parameters[name]
+
+    def __setitem__(self, name, value):
+        self.register_parameter(name, value if isinstance(value, Parameter) else Parameter(value))
+
+    def __contains__(self, name):
+        return name in self._parameters
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def keys(self):
+        """The names, in insertion order."""
+        return self._parameters.keys()
+
+    def values(self):
+        """The Parameters, in insertion order."""
+        return self._parameters.values()
+
+    def items(self):
+        """(name, Parameter) pairs, in insertion order."""
+        return self._parameters.items()
+
+    def forward(self, *args):
+        """Not defined: a ParameterDict only holds parameters; use them in the owner's forward."""
+        raise NotImplementedError("ParameterDict has no forward(); use its parameters in your own forward")
 
 
 def _check_index(index, length, container):

@@ -37,6 +37,7 @@ def _affine(y, weight, bias, shape):
 
 def _update_running(running, batch_value, momentum):
     """running <- (1 - momentum) * running + momentum * batch, with no graph."""
+    backend.same_device("batch_norm (its running statistics)", running.array, batch_value)
     with no_grad():
         running.mul_(1.0 - momentum).add_(batch_value.reshape(running.shape), alpha=momentum)
 

@@ -1,4 +1,4 @@
-"""Pooling and upsampling layers: MaxPool2d, AvgPool2d, Upsample (nearest)."""
+"""Pooling and upsampling layers: MaxPool2d, AvgPool2d, Upsample (nearest or bilinear)."""
 
 from ..ops.pool import avg_pool2d, interpolate, max_pool2d
 from .module import Module
@@ -40,20 +40,21 @@ class AvgPool2d(Module):
 
 
 class Upsample(Module):
-    """Nearest-neighbour upsampling by a whole-number scale_factor (or to a multiple size).
+    """Resize images with F.interpolate: mode 'nearest' or 'bilinear' (with ``align_corners``), any size or scale.
 
-    (B, C, H, W) -> (B, C, H * s, W * s): each pixel repeated s times along both axes.
+    (B, C, H, W) -> (B, C, OH, OW), (OH, OW) = ``size`` or (floor(H s), floor(W s)) for scale_factor s.
     """
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest"):
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None):
         super().__init__()
-        if mode != "nearest":
-            raise NotImplementedError(f"Upsample: only mode='nearest' is implemented, got {mode!r}")
+        if mode not in ("nearest", "bilinear"):
+            raise NotImplementedError(f"Upsample: mode {mode!r} is not offered in tinygen; use 'nearest' or 'bilinear'")
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
     def forward(self, x):
-        return interpolate(x, self.size, self.scale_factor, self.mode)
+        return interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners, self.recompute_scale_factor)
 
     def extra_repr(self):
         what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
-        return f"{what}, mode='{self.mode}'"
+        return f"{what}, mode='{self.mode}'" + (f", align_corners={self.align_corners}" if self.align_corners else "")

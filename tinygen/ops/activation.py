@@ -10,6 +10,7 @@ from .. import backend, kernels
 from ..autograd import Function
 from ..tensor import Tensor
 from .elementwise import log
+from .functions import erf
 from .reduce import amax
 
 
@@ -109,14 +110,13 @@ def silu(x):
     return x * sigmoid(x)
 
 
-def gelu(x, approximate="tanh"):
-    """0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the tanh form of GELU.
-
-    PyTorch's default is the exact form with erf, which NumPy does not provide; the two differ
-    by less than 1e-3. Pass approximate="tanh" in PyTorch to compare like with like.
-    """
+def gelu(x, approximate="none"):
+    """x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), as PyTorch's default; approximate="tanh" gives its tanh
+    form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), which differs by less than 1e-3."""
+    if approximate == "none":
+        return x * 0.5 * (erf(x * (1.0 / math.sqrt(2.0))) + 1.0)
     if approximate != "tanh":
-        raise ValueError(f"gelu: only approximate='tanh' is implemented, got {approximate!r}")
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
     return x * 0.5 * (tanh(inner) + 1.0)
 

@@ -20,6 +20,7 @@ is the same two steps the other way round: a matrix product, then ``fold``.
 
 from .. import backend, kernels
 from ..autograd import Function
+from .shape import cat
 
 
 class Geometry:
@@ -150,16 +151,36 @@ def check_image(op, x):
 
 
 def _check_weight(op, x, w, groups, channel_axis):
-    """w must be 4-D, of x's dtype, with x's channel count on ``channel_axis``; groups must be 1."""
-    if groups != 1:
-        raise NotImplementedError(f"{op}: only groups=1 is implemented, got groups={groups}")
+    """w must be 4-D, of x's dtype, with x's channel count on ``channel_axis`` (times ``groups`` for conv2d)."""
+    if not isinstance(groups, int) or groups < 1 or x.shape[1] % groups or w.shape[0] % groups:
+        raise ValueError(f"{op}: groups={groups!r} must be a positive int dividing the input's {x.shape[1]} "
+                         f"channels and the weight's first dimension {w.shape[0]}")
     if w.ndim != 4:
         raise ValueError(f"{op}: expected a 4-D weight, got shape {w.shape}")
     if w.dtype != x.dtype:
         raise TypeError(f"{op}: input is {x.dtype} but weight is {w.dtype}; cast one of them")
-    if x.shape[1] != w.shape[channel_axis]:
-        raise ValueError(f"{op}: weight of shape {w.shape} expects an input with {w.shape[channel_axis]} "
+    expected = w.shape[channel_axis] * (groups if channel_axis == 1 else 1)
+    if x.shape[1] != expected:
+        raise ValueError(f"{op}: weight of shape {w.shape} (groups={groups}) expects an input with {expected} "
                          f"channels, got input of shape {x.shape}")
+
+
+def _grouped(fn, x, weight, bias, geom, groups, out_axis):
+    """fn on each of ``groups`` slices of the channels, joined: group g sees input channels g*C/groups.. only.
+
+    The weight is cut along its first axis (out channels for conv2d, in channels for the
+    transpose); the output channels of the groups are concatenated in order.
+    """
+    if groups == 1:
+        return fn(x, weight, bias, geom)
+    cin, wn = x.shape[1] // groups, weight.shape[0] // groups
+    outs = []
+    for g in range(groups):
+        w = weight[g * wn : (g + 1) * wn]
+        n_out = w.shape[out_axis]
+        b = None if bias is None else bias[g * n_out : (g + 1) * n_out]
+        outs.append(fn(x[:, g * cin : (g + 1) * cin], w, b, geom))
+    return cat(outs, 1)
 
 
 def _check_bias(op, x, bias, out_channels):
@@ -182,7 +203,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(f"conv2d: input of shape {tuple(input.shape)} is smaller than the dilated kernel "
                          f"{tuple(kernel)} (padding {padding}, dilation {dilation})")
     _check_bias("conv2d", x, bias, weight.shape[0])
-    y = convolve(x, weight, bias, geom)
+    y = _grouped(convolve, x, weight, bias, geom, groups, 0)
     return y.squeeze(0) if unbatched else y
 
 
@@ -217,6 +238,6 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         raise ValueError(f"{op}: input of shape {tuple(input.shape)} with padding {padding} "
                          f"gives an empty output {size}")
     geom = Geometry(kernel, stride, padding, dilation, size)
-    _check_bias(op, x, bias, weight.shape[1])
-    y = convolve_transpose(x, weight, bias, geom)
+    _check_bias(op, x, bias, weight.shape[1] * groups)
+    y = _grouped(convolve_transpose, x, weight, bias, geom, groups, 1)
     return y.squeeze(0) if unbatched else y

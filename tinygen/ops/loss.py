@@ -9,7 +9,7 @@ op because its derivative must stay finite where log(0) is clamped.
 from .. import backend
 from ..autograd import Function
 from .activation import log_softmax, softplus
-from .elementwise import clamp, log
+from .elementwise import clamp, log, where
 from ..tensor import Tensor
 
 
@@ -68,9 +68,9 @@ class BinaryCrossEntropy(Function):
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
-    """Cross-entropy of probabilities ``input`` in [0, 1] against targets in [0, 1]."""
+    """Cross-entropy of probabilities ``input`` against targets in [0, 1]; an input outside: ValueError on a CPU, NaN on a GPU."""
     _check_same_shape("binary_cross_entropy", input, target)
-    if input.device == "cpu" and bool(((input.array < 0) | (input.array > 1)).any()):  # GPU: no wait for a check
+    if input.device == "cpu" and bool(((input.array < 0) | (input.array > 1)).any()):  # GPU: skipped, log() gives NaN
         raise ValueError("binary_cross_entropy: input must be probabilities in [0, 1]; for logits use "
                          "binary_cross_entropy_with_logits")
     loss = BinaryCrossEntropy.apply(input, target)
@@ -124,18 +124,22 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 
     ``input`` is (N, C) or (N, C, d1, ...) or (C,); ``target`` holds class indices, shape
     (N,) or (N, d1, ...) or (). The mean divides by the summed weights of the counted targets,
-    as PyTorch does; targets equal to ``ignore_index`` count nothing.
+    as PyTorch does; targets equal to ``ignore_index`` count nothing. A class index outside
+    [0, C) is an IndexError on the CPU; on a GPU, where raising would make every step wait for
+    the device (and CuPy would silently wrap the index), it makes the loss NaN instead.
     """
     _check_class_target("nll_loss", input, target)
     xp = backend.array_module(input.array)
     t = backend.as_array(target.array, device=input.device).reshape(-1)
     classes = input.shape[0] if input.ndim == 1 else input.shape[1]
-    if input.device == "cpu" and bool(((t != ignore_index) & ((t < 0) | (t >= classes))).any()):
-        # checked only on the CPU: on a GPU this would wait for the device at every step
-        raise IndexError(f"nll_loss: target holds a class index outside [0, {classes}) (and not ignore_index={ignore_index})")
     counted = t != ignore_index
-    safe_t = xp.where(counted, t, 0)  # ignored positions pick class 0, then get weight 0
+    bad = counted & ((t < 0) | (t >= classes))
+    if input.device == "cpu" and bool(bad.any()):
+        raise IndexError(f"nll_loss: target holds a class index outside [0, {classes}) (and not ignore_index={ignore_index})")
+    safe_t = xp.where(counted & ~bad, t, 0)  # ignored positions pick class 0, then get weight 0
     w = counted.astype(input.dtype) if weight is None else weight.array[safe_t] * counted
+    if input.device != "cpu":
+        w = xp.where(bad, xp.nan, w)  # the range check on the device: a bad label's loss is NaN
     scores = _classes_last(input.reshape(1, -1) if input.ndim == 1 else input)
     picked = scores[xp.arange(scores.shape[0]), safe_t]  # integer-array indexing: backward scatter-adds
     loss = -picked * Tensor.wrap(w)
@@ -182,3 +186,39 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     else:
         smooth = reduce_loss(smooth, reduction, "cross_entropy")
     return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / classes)
+
+
+# ---------------------------------------------------------------- more regression and distribution losses
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, for d = x - y: L2 near 0, L1 far away."""
+    _check_same_shape("smooth_l1_loss", input, target)
+    diff = input - target
+    if beta == 0.0:
+        return reduce_loss(diff.abs(), reduction, "smooth_l1_loss")
+    near = diff.abs().array < beta
+    return reduce_loss(where(near, diff * diff * (0.5 / beta), diff.abs() - 0.5 * beta), reduction, "smooth_l1_loss")
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): ``delta`` times smooth_l1_loss with beta = delta."""
+    return smooth_l1_loss(input, target, reduction, beta=delta) * float(delta)
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """KL(target || q) summed pointwise: target * (log target - input), with ``input`` = log q.
+
+    As in PyTorch, ``input`` holds log-probabilities; ``target`` probabilities (log-probabilities
+    with ``log_target=True``); a 0 target contributes 0. ``reduction="batchmean"`` divides the
+    sum by the batch size, which is the true KL divergence per example; "mean" divides by the
+    number of elements.
+    """
+    _check_same_shape("kl_div", input, target)
+    if log_target:
+        pointwise = target.exp() * (target - input)
+    else:
+        positive = target.array > 0
+        safe = where(positive, target, 1.0)  # log 1 = 0 where the target is 0: 0 log 0 is taken as 0
+        pointwise = where(positive, target * (log(safe) - input), 0.0)
+    if reduction == "batchmean":
+        return pointwise.sum() / float(input.shape[0] if input.ndim else 1)
+    return reduce_loss(pointwise, reduction, "kl_div")

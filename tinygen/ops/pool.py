@@ -10,6 +10,7 @@ each other's backward (the gradient of a gather is a scatter and the other way r
 
 from .. import backend
 from ..autograd import Function
+from ..tensor import Tensor
 from .conv import Geometry, add_windows, check_image, pad_image, pair, windows
 
 
@@ -131,29 +132,60 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return y.squeeze(0) if unbatched else y
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest"):
-    """PyTorch's F.interpolate for mode='nearest' and whole-number scale factors.
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """PyTorch's F.interpolate for (B, C, H, W) images: mode 'nearest' or 'bilinear', any output size.
 
-    Each pixel is repeated s times along each axis, written as reshape -> expand -> reshape,
-    so the backward (a sum over each s x s block) and its own backward come from those ops.
+    Output (B, C, OH, OW) with (OH, OW) = ``size``, or floor(H * scale_factor) and alike. Each
+    output pixel reads the input at a source position ``src`` (PyTorch's convention, below):
+    'nearest' takes pixel floor(src), 'bilinear' mixes the two pixels around src along each axis.
+    Both are integer indexing plus weights, so gradients of any order come from indexing's.
+    A whole-number scale with 'nearest' is a reshape -> expand -> reshape instead (no gather).
     """
-    if mode != "nearest":
-        raise NotImplementedError(f"interpolate: only mode='nearest' is implemented, got {mode!r}")
+    if mode not in ("nearest", "bilinear"):
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not offered in tinygen; use 'nearest' or 'bilinear'")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("interpolate: align_corners only applies to mode='bilinear'")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not offered in tinygen")
     x, unbatched = check_image("interpolate", input)
     B, C, H, W = x.shape
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     if size is not None:
-        size = pair(size, "size", "interpolate")
-        if size[0] % H or size[1] % W:
-            raise NotImplementedError(f"interpolate: size must be a whole multiple of the input size {(H, W)}, "
-                                      f"got {size}")
-        scale = (size[0] // H, size[1] // W)
+        out = pair(tuple(size) if isinstance(size, list) else size, "size", "interpolate")
+        scales = (H / out[0], W / out[1])
     else:
         factors = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor, scale_factor)
-        if len(factors) != 2 or any(float(f) != int(f) or f < 1 for f in factors):
-            raise NotImplementedError(f"interpolate: scale_factor must be a whole number >= 1, got {scale_factor!r}")
-        scale = (int(factors[0]), int(factors[1]))
-    sh, sw = scale
-    y = x.reshape(B, C, H, 1, W, 1).expand(B, C, H, sh, W, sw).reshape(B, C, H * sh, W * sw)
+        if len(factors) != 2 or any(f <= 0 for f in factors):
+            raise ValueError(f"interpolate: scale_factor must be one or two positive numbers, got {scale_factor!r}")
+        out = (int(H * factors[0]), int(W * factors[1]))
+        scales = (H / out[0], W / out[1]) if recompute_scale_factor else (1.0 / factors[0], 1.0 / factors[1])
+    if min(out) < 1:
+        raise ValueError(f"interpolate: the output size {out} is empty")
+    if mode == "nearest" and out[0] % H == 0 and out[1] % W == 0 and scales == (H / out[0], W / out[1]):
+        sh, sw = out[0] // H, out[1] // W  # each pixel repeated sh x sw times
+        y = x.reshape(B, C, H, 1, W, 1).expand(B, C, H, sh, W, sw).reshape(B, C, H * sh, W * sw)
+    else:
+        xp = backend.array_module(x.array)
+        y = x
+        for axis, n_in, n_out, scale in ((2, H, out[0], scales[0]), (3, W, out[1], scales[1])):
+            y = _resample(y, axis, n_in, n_out, scale, mode, align_corners, xp)
     return y.squeeze(0) if unbatched else y
+
+
+def _resample(x, axis, n_in, n_out, scale, mode, align_corners, xp):
+    """x resampled along one axis from n_in to n_out pixels (PyTorch's source positions)."""
+    i = xp.arange(n_out, dtype=backend.float64)
+    lead = (slice(None),) * axis
+    if mode == "nearest":  # src = floor(i * scale)
+        return x[lead + (xp.minimum(xp.floor(i * scale).astype(backend.int64), n_in - 1),)]
+    if align_corners:      # the corner pixels of input and output line up: src = i (n_in - 1) / (n_out - 1)
+        src = i * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+    else:                  # pixel centres line up: src = (i + 0.5) scale - 0.5, at least 0
+        src = xp.maximum((i + 0.5) * scale - 0.5, 0.0)
+    i0 = xp.minimum(xp.floor(src).astype(backend.int64), n_in - 1)
+    i1 = xp.minimum(i0 + 1, n_in - 1)
+    w1 = (src - i0).astype(x.dtype).reshape((n_out,) + (1,) * (x.ndim - axis - 1))  # weight of the right pixel
+    w1 = Tensor.wrap(w1)
+    return x[lead + (i0,)] * (1.0 - w1) + x[lead + (i1,)] * w1

@@ -7,8 +7,9 @@
 
 from . import lr_scheduler
 from .adam import Adam, AdamW
+from .adaptive import Adadelta, Adagrad, RMSprop
 from .ema import EMA
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["Adam", "AdamW", "EMA", "Optimizer", "SGD", "lr_scheduler"]
+__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "EMA", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]

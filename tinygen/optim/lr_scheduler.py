@@ -173,3 +173,135 @@ class SequentialLR(LRScheduler):
         super().load_state_dict(state_dict)
         for s, saved in zip(self.schedulers, state_dict["schedulers"]):
             s.load_state_dict(saved)
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith & Topin, 2018): warm up from max_lr / div_factor to ``max_lr``, then
+    anneal to max_lr / (div_factor * final_div_factor), over ``total_steps`` (or epochs * steps_per_epoch).
+
+    The warm-up takes the first ``pct_start`` of the steps; ``anneal_strategy`` "cos" or "linear".
+    With ``cycle_momentum`` the momentum (SGD's, or Adam's beta1) moves the other way, between
+    max_momentum and base_momentum. ``three_phase`` comes back down to the starting rate before
+    the final anneal. Call ``step()`` after every batch; stepping past total_steps is an error.
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
+                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
+                 final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError("OneCycleLR: give total_steps, or both epochs and steps_per_epoch")
+            total_steps = epochs * steps_per_epoch
+        if total_steps < 1 or not 0 <= pct_start <= 1 or anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: expected total_steps >= 1, pct_start in [0, 1] and anneal_strategy "
+                             f"'cos' or 'linear', got {total_steps}, {pct_start}, {anneal_strategy!r}")
+        self.total_steps, self.anneal_strategy, self.cycle_momentum = total_steps, anneal_strategy, cycle_momentum
+        groups = optimizer.param_groups
+        max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
+        up = float(pct_start * total_steps) - 1
+        # (last step of the phase, rate and momentum at its start, at its end)
+        if three_phase:
+            self.phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                           (2 * up, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                           (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        else:
+            self.phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                           (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        for group, top in zip(groups, max_lrs):
+            if last_epoch == -1:
+                group.update(initial_lr=top / div_factor, max_lr=top, min_lr=top / div_factor / final_div_factor)
+            if cycle_momentum:
+                if "momentum" not in group and "betas" not in group:
+                    raise ValueError("OneCycleLR: cycle_momentum needs an optimiser with momentum or betas; "
+                                     "pass cycle_momentum=False")
+                group.update(max_momentum=max_momentum, base_momentum=base_momentum)
+        super().__init__(optimizer, last_epoch)
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def step(self):
+        """t += 1; every group's lr (and momentum) from the phase that step t falls in."""
+        self.last_epoch += 1
+        t = self.last_epoch
+        if t > self.total_steps:
+            raise ValueError(f"OneCycleLR: tried to step {t} times; the schedule has total_steps={self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for k, (end, lr0, lr1, m0, m1) in enumerate(self.phases):
+                if t <= end or k == len(self.phases) - 1:
+                    pct = (t - start) / (end - start) if end != start else 1.0
+                    lrs.append(self._anneal(group[lr0], group[lr1], pct))
+                    if self.cycle_momentum:
+                        momentum = self._anneal(group[m0], group[m1], pct)
+                        if "betas" in group:
+                            group["betas"] = (momentum, *group["betas"][1:])
+                        else:
+                            group["momentum"] = momentum
+                    break
+                start = end
+        self._set_lrs(lrs)
+
+
+class ReduceLROnPlateau:
+    """Multiply each group's lr by ``factor`` once a metric stops improving for ``patience`` epochs.
+
+    ``sched.step(val_loss)`` after each evaluation. "Improving" means below best * (1 - threshold)
+    for mode "min" ("rel"; best - threshold with threshold_mode "abs"), above for mode "max".
+    After a cut, ``cooldown`` epochs pass before counting again; no rate goes below ``min_lr``.
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0.0, eps=1e-8):
+        if factor >= 1.0 or mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: expected factor < 1, mode 'min' or 'max' and threshold_mode "
+                             f"'rel' or 'abs', got {factor}, {mode!r}, {threshold_mode!r}")
+        self.optimizer = optimizer
+        self.mode, self.factor, self.patience, self.threshold = mode, factor, patience, threshold
+        self.threshold_mode, self.cooldown, self.eps = threshold_mode, cooldown, eps
+        groups = optimizer.param_groups
+        self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * len(groups)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = [group["lr"] for group in groups]
+
+    def is_better(self, value, best):
+        """Whether ``value`` improves on ``best`` by more than the threshold."""
+        if self.mode == "min":
+            return value < (best * (1.0 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
+        return value > (best * (1.0 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold)
+
+    def step(self, metrics):
+        """Record this epoch's metric (a number or a one-element tensor); cut the rates if it has plateaued."""
+        value = float(metrics)
+        self.last_epoch += 1
+        if self.is_better(value, self.best):
+            self.best, self.num_bad_epochs = value, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, floor in zip(self.optimizer.param_groups, self.min_lrs):
+                new = max(group["lr"] * self.factor, floor)
+                if group["lr"] - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self):
+        """The rates after the last ``step``, one per param group."""
+        return self._last_lr
+
+    def state_dict(self):
+        """Every counter and setting (not the optimiser)."""
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict):
+        """Restore what ``state_dict()`` saved."""
+        self.__dict__.update(state_dict)

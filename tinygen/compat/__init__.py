@@ -3,30 +3,41 @@
 The reading path names each idea once: ``x.shape``, ``x.ndim``, ``x.amax(dim)``,
 ``x.to(dtype)``. PyTorch code also writes ``x.size(0)``, ``x.view(...)``, ``x.float()``,
 ``tg.max(x, 1)``. Those spellings teach nothing new, so they live here, out of the core's
-files, each pointing at the core function that does the work.
+files, each pointing at the core function that does the work. This file holds the first
+ones; the rest of the package, by theme:
+
+    devices.py          tg.device("cuda") objects, x.device.type, x.is_cuda; what tg.cuda answers
+    creation.py         tg.Tensor(2, 3), FloatTensor & co, x.new_zeros, x.type(...), x.int()
+    methods.py          x.eq, all/any, masked_fill, chunk/split/repeat, mm/bmm, sin/cumsum/norm, normal_
+    custom_function.py  PyTorch-style autograd.Function (ctx.save_for_backward), Variable
+
+docs/pytorch.md lists what is the same and what differs.
 """
 
 import collections
 
-from . import backend
-from .ops import elementwise, reduce, shape
-from .tensor import Tensor
-from .tensor_methods import to
+from .. import backend
+from ..ops import elementwise, reduce, shape
+from ..tensor import Tensor
 
 MinMax = collections.namedtuple("MinMax", ["values", "indices"])
 
 
 def tensor_max(self, dim=None, keepdim=False):
-    """The largest value; with ``dim``, the ``(values, indices)`` pair PyTorch returns."""
+    """The largest value; with ``dim``, the ``(values, indices)`` pair PyTorch returns; with a tensor, the elementwise maximum."""
     if dim is None:
         return reduce.amax(self, None, keepdim)
+    if isinstance(dim, Tensor):  # torch.max(a, b)
+        return elementwise.maximum(self, dim)
     return MinMax(reduce.amax(self, dim, keepdim), reduce.argmax(self, dim, keepdim))
 
 
 def tensor_min(self, dim=None, keepdim=False):
-    """The smallest value; with ``dim``, ``(values, indices)``."""
+    """The smallest value; with ``dim``, ``(values, indices)``; with a tensor, the elementwise minimum."""
     if dim is None:
         return reduce.amin(self, None, keepdim)
+    if isinstance(dim, Tensor):  # torch.min(a, b)
+        return elementwise.minimum(self, dim)
     return MinMax(reduce.amin(self, dim, keepdim), reduce.argmin(self, dim, keepdim))
 
 
@@ -88,7 +99,6 @@ Tensor.clip = elementwise.clamp
 Tensor.view = view
 Tensor.view_as = view_as
 Tensor.expand_as = expand_as
-Tensor.type = to
 Tensor.cpu = _to("cpu", "x on the CPU.")
 Tensor.cuda = _to("cuda", "x on the GPU.")
 Tensor.float = _to(backend.float32, "x as float32.")
@@ -98,12 +108,12 @@ Tensor.long = _to(backend.int64, "x as int64.")
 
 # ---------------------------------------------------------------- tg.sum(x, dim) and friends
 def max(x, dim=None, keepdim=False):
-    """tg.max(x) or tg.max(x, dim): see Tensor.max."""
+    """tg.max(x), tg.max(x, dim) or the elementwise tg.max(a, b): see Tensor.max."""
     return tensor_max(x, dim, keepdim)
 
 
 def min(x, dim=None, keepdim=False):
-    """tg.min(x) or tg.min(x, dim): see Tensor.min."""
+    """tg.min(x), tg.min(x, dim) or the elementwise tg.min(a, b): see Tensor.min."""
     return tensor_min(x, dim, keepdim)
 
 
@@ -124,3 +134,5 @@ def get_default_device():
 
 clip, concatenate, broadcast_to = elementwise.clamp, shape.cat, reduce.broadcast_to
 sum, mean, var, logsumexp, amax, amin = reduce.sum, reduce.mean, reduce.var, reduce.logsumexp, reduce.amax, reduce.amin
+
+from . import creation, custom_function, devices, methods  # noqa: E402  (each attaches its names on import)
