@@ -23,6 +23,8 @@ from tinygen.models import VAE, Autoencoder
 from tinygen.models.vae import ELBO
 
 DEFAULT_STEPS = {"digits": 4000, "mnist": 6000, "fashion-mnist": 6000}
+# the options that shape the run: --resume refuses another value for any of them (common.resume_state)
+SHAPE = ("arch", "latent_dim", "hidden")
 
 
 def ae_parts(model, args, x, y, step):
@@ -71,9 +73,9 @@ def parse(argv=None):
     p = common.make_parser("ae", __doc__.split("\n")[0], ["digits", "mnist", "fashion-mnist"], "digits",
                            batch_size=128, lr=1e-3, steps=DEFAULT_STEPS)
     p.add_argument("--arch", choices=["mlp", "conv"], default="mlp", help="encoder/decoder kind of both models")
-    p.add_argument("--latent-dim", type=int, default=2, help="latent dimensions of both models")
-    p.add_argument("--hidden", type=int, default=400, help="width of the MLPs' hidden layer")
-    args = p.parse_args(argv)
+    p.add_argument("--latent-dim", type=common.positive_int, default=2, help="latent dimensions of both models")
+    p.add_argument("--hidden", type=common.positive_int, default=400, help="width of the MLPs' hidden layer")
+    args = common.parse_args(p, argv)
     if args.steps is None:
         args.steps = 20 if args.quick else DEFAULT_STEPS[args.dataset]
     args.binarize, args.model = False, "ae"
@@ -92,14 +94,20 @@ def main(argv=None):
     ae, vae = (m.to(args.device) for m in build(args, image_shape))
     loader = DataLoader((train_x, train_y), batch_size=args.batch_size, shuffle=True, seed=args.seed, device=args.device)
 
-    state = common.load_checkpoint_if_resuming(args, out) or {}
-    checkpoint, histories, seconds = {}, {}, 0.0
+    config = common.run_config(args, SHAPE)
+    state = common.resume_state(args, out, config) or {}
+    # one checkpoint for both models: {"config", "ae": fit's state, "vae": fit's state}, the AE trained first
+    checkpoint, histories, seconds = {**state, "config": config}, {}, 0.0
     for name, model, parts in (("ae", ae, ae_parts), ("vae", vae, vae_parts)):
-        optimizer, history, step, secs = common.fit(model, args, loader, parts, state.get(name), desc=name)
-        checkpoint[name] = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                            "history": history, "seconds": secs, "rng": tg.backend.get_rng_state()}
+        def write(snapshot, name=name):
+            checkpoint[name] = snapshot
+            tg.save(checkpoint, common.checkpoint_path(out))
+
+        with common.Checkpoints(args, args.steps, unit=f"{name} step") as checkpoints:  # and on Ctrl-C
+            optimizer, history, step, secs, snapshot = common.fit(model, args, loader, parts, state.get(name), desc=name,
+                                                                  checkpoints=checkpoints, write=write)
+            checkpoints.step_done(step, lambda at: write(snapshot(at)), final=True)
         histories[name], seconds = history, seconds + secs
-    tg.save(checkpoint, common.checkpoint_path(out))
 
     # test losses, one batch: both in nats per example
     x = tg.tensor(test_x, device=args.device)
@@ -150,4 +158,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

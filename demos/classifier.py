@@ -8,6 +8,7 @@ with the predicted label; wrong ones marked), metrics.json and checkpoint.npz. T
 classifier is also what the image-quality metrics of the generative demos build on.
 """
 
+import math
 import time
 
 import common
@@ -40,7 +41,7 @@ def parse(argv=None):
         "classifier", __doc__.split("\n")[0], ["digits", "mnist", "fashion-mnist"], "digits",
         batch_size=128, lr=1e-3, epochs=EPOCHS,
     )
-    args = parser.parse_args(argv)
+    args = common.parse_args(parser, argv)
     if args.epochs is None:
         args.epochs = EPOCHS[args.dataset]
     return args
@@ -52,40 +53,57 @@ def main(argv=None):
 
     train_x, train_y = load_dataset(args.dataset, "train", root=args.data_root)
     test_x, test_y = load_dataset(args.dataset, "test", root=args.data_root)
-    if args.quick:  # a smoke run: little data, one epoch
-        args.epochs = 1
+    if args.quick:  # a smoke run: little data, one epoch (unless --epochs says otherwise)
+        args.epochs = args.epochs if "epochs" in args.given else 1
         train_x, train_y, test_x, test_y = train_x[:512], train_y[:512], test_x[:256], test_y[:256]
 
     model = ConvClassifier(image_size=train_x.shape[-1]).to(args.device)
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     loader = DataLoader((train_x, train_y), batch_size=args.batch_size, shuffle=True, seed=args.seed, device=args.device)
     history = {"loss": [], "test_accuracy": []}
-    start_epoch, seconds = 0, 0.0
+    step, seconds = 0, 0.0  # step: optimiser steps, len(loader) of them per epoch
 
     trained = {"model": model, "optimizer": optimizer}
-    state = common.load_checkpoint_if_resuming(args, out)
+    config = common.run_config(args, ())
+    state = common.resume_state(args, out, config)
+    per_epoch = len(loader)
     if state is not None:
         common.restore(state, trained)
-        start_epoch, history, seconds = state["epoch"], state["history"], state["seconds"]
+        common.set_lr([optimizer], args.lr)
+        step, history, seconds = state["step"], state["history"], state["seconds"]
+        common.check_progress(math.ceil(step / per_epoch), args.epochs, "--epochs", common.checkpoint_path(out))
+    log = common.LossLog(args, history, ("loss",), step)
+    batches = common.Batches(loader, start=step)  # a resumed run goes on with the very next batch
+    began = time.perf_counter()
 
-    for epoch in range(start_epoch, args.epochs):
-        began = time.perf_counter()
-        loader.set_epoch(epoch)
-        bar = progress(loader, desc=f"epoch {epoch + 1}/{args.epochs}", quiet=args.quiet)
-        losses = []
-        for x, y in bar:
-            loss = F.cross_entropy(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.detach())  # stays on the device: no host round-trip per step
-            bar.set(loss=loss)
-        history["loss"].extend(float(v) for v in tg.stack(losses).numpy())
-        accuracy, _ = evaluate(model, test_x, test_y, args.device)
-        history["test_accuracy"].append(accuracy)
-        seconds += time.perf_counter() - began
-        print(f"epoch {epoch + 1}: test accuracy {accuracy:.4f}")
-        common.save_checkpoint(out, trained, epoch=epoch + 1, history=history, seconds=seconds)
+    def save(at):
+        log.flush()  # the history is complete up to the step saved, and checked
+        common.save_checkpoint(out, trained, config, step=at, epoch=at // per_epoch, history=history,
+                               seconds=seconds + time.perf_counter() - began)
+
+    with common.Checkpoints(args, args.epochs * per_epoch) as checkpoints:  # every --checkpoint-every, and on Ctrl-C
+        for epoch in range(step // per_epoch, args.epochs):
+            bar = progress(per_epoch, desc=f"epoch {epoch + 1}/{args.epochs}", quiet=args.quiet)
+            bar.update(step - epoch * per_epoch)
+            while step < (epoch + 1) * per_epoch:
+                x, y = batches.next()
+                loss = F.cross_entropy(model(x), y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                step += 1
+                log.add(loss)  # read back in batches; a NaN stops the run (common.Diverged)
+                bar.update()
+                bar.set(loss=loss)
+                if step < (epoch + 1) * per_epoch:  # the epoch's last step is saved with its test accuracy
+                    checkpoints.step_done(step, save)
+            bar.close()
+            accuracy, _ = evaluate(model, test_x, test_y, args.device)
+            history["test_accuracy"].append(accuracy)
+            print(f"epoch {epoch + 1}: test accuracy {accuracy:.4f}")
+            checkpoints.step_done(step, save)
+        checkpoints.step_done(step, save, final=True)
+    seconds += time.perf_counter() - began
 
     accuracy, predicted = evaluate(model, test_x, test_y, args.device)
     steps_per_epoch = len(loader)
@@ -104,4 +122,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

@@ -37,6 +37,8 @@ DEFAULTS = {
 }
 NUM_CLASSES = 10
 KINDS = {"toy": "2-D toys", "digits": "digits", "mnist": "28x28 images"}  # the kinds of data, as --help names them
+# the options that shape the run: --resume refuses another value for any of them (common.resume_state)
+SHAPE = ("timesteps", "schedule", "p_uncond", "ema_decay")
 
 
 def kind_of(dataset):
@@ -53,27 +55,27 @@ def parse(argv=None):
     """The command line; an option left out takes the default of its kind of data (DEFAULTS)."""
     parser = common.make_parser("ddpm", __doc__.split("\n")[0], TOYS + IMAGES, "digits",
                                 batch_size=by_kind("batch_size"), lr=by_kind("lr"), steps=by_kind("steps"))
-    parser.add_argument("--timesteps", type=int, default=None,
+    parser.add_argument("--timesteps", type=common.positive_int, default=None,
                         help=f"T, the length of the noising chain (default: {common.per_dataset(by_kind('timesteps'))})")
     parser.add_argument("--schedule", choices=["linear", "cosine"], default="linear", help="how beta_t grows with t")
     parser.add_argument("--sampler", choices=["ddpm", "ddim"], default=None,
                         help=f"ancestral (T steps) or DDIM (--sample-steps, --eta) (default: {common.per_dataset(by_kind('sampler'))})")
-    parser.add_argument("--sample-steps", type=int, default=50, help="DDIM steps")
-    parser.add_argument("--eta", type=float, default=0.0,
+    parser.add_argument("--sample-steps", type=common.positive_int, default=50, help="DDIM steps")
+    parser.add_argument("--eta", type=common.unit_interval, default=0.0,
                         help="DDIM's noise: 0 deterministic, 1 ancestral steps on the same short chain "
                              "(on MNIST the better one: all 10 classes, none under 5%%)")
     parser.add_argument("--variance", choices=["posterior", "beta"], default="posterior",
                         help="ancestral step variance: the posterior's beta~_t or beta_t")
-    parser.add_argument("--guidance", type=float, default=3.0,
+    parser.add_argument("--guidance", type=common.finite_float, default=3.0,
                         help="classifier-free guidance scale for the per-class grid (1: plain conditional)")
-    parser.add_argument("--p-uncond", type=float, default=0.1, help="label dropout while training (images)")
-    parser.add_argument("--ema-decay", type=float, default=None,
+    parser.add_argument("--p-uncond", type=common.unit_interval, default=0.1,
+                        help="label dropout while training (images)")
+    parser.add_argument("--ema-decay", type=common.unit_interval, default=None,
                         help=f"decay of the weights' moving average (default: {common.per_dataset(by_kind('ema'))})")
-    parser.add_argument("--num-samples", type=int, default=None,
+    parser.add_argument("--num-samples", type=common.positive_int, default=None,
                         help="samples for samples.npy and the metrics (default: 1000 for 2-D toys, 100 for images)")
-    args = parser.parse_args(argv)
-    if not 0.0 <= args.eta <= 1.0:  # ddim_sample refuses it too, but only after the training
-        parser.error(f"--eta: expected a value in [0, 1], got {args.eta}")
+    common.add_schedule_steps(parser, by_kind("steps"))  # the length of the rate's cosine decay to a tenth
+    args = common.parse_args(parser, argv)
     defaults = DEFAULTS[kind_of(args.dataset)]
     for name in ("steps", "batch_size", "lr", "timesteps", "sampler"):
         if getattr(args, name) is None:
@@ -82,9 +84,12 @@ def parse(argv=None):
         args.ema_decay = defaults["ema"]
     if args.num_samples is None:
         args.num_samples = 1000 if args.dataset in TOYS else 100
-    if args.quick:  # a smoke run: a few steps, a short chain, few samples
-        args.steps, args.timesteps, args.sample_steps = 20, 50, min(args.sample_steps, 5)
-        args.num_samples = 200 if args.dataset in TOYS else 16
+    if args.quick:  # a smoke run: a few steps, a short chain, few samples (unless the command line says otherwise)
+        quick = {"steps": 20, "timesteps": 50, "sample_steps": 5, "num_samples": 200 if args.dataset in TOYS else 16}
+        for name, value in quick.items():
+            if name not in args.given:
+                setattr(args, name, value)
+    common.fill_schedule_steps(args, defaults["steps"])
     return args
 
 
@@ -104,7 +109,8 @@ class ToyBatches:
 
 
 class ImageBatches:
-    """Shuffled (images in [-1, 1], labels) batches, epoch after epoch."""
+    """Shuffled (images in [-1, 1], labels) batches, epoch after epoch; ``stream.taken`` counts them
+    (the checkpoint keeps it, so a resumed run goes on with the very next batch)."""
 
     def __init__(self, dataset, batch_size, device, root, quick, seed):
         self.images, self.labels = load_dataset(dataset, "train", root=root)
@@ -112,16 +118,10 @@ class ImageBatches:
             self.images, self.labels = self.images[:256], self.labels[:256]
         self.loader = DataLoader((self.images, self.labels), batch_size=batch_size, shuffle=True, drop_last=True,
                                  seed=seed, device=device)
-        self.epoch, self.iterator = 0, None
+        self.stream = common.Batches(self.loader)  # the loader's order depends only on the seed and the epoch
 
     def next(self):
-        batch = next(self.iterator, None) if self.iterator is not None else None
-        if batch is None:  # a new epoch (the loader's order depends only on the seed and the epoch)
-            self.loader.set_epoch(self.epoch)
-            self.epoch += 1
-            self.iterator = iter(self.loader)
-            batch = next(self.iterator)
-        x, y = batch
+        x, y = self.stream.next()
         return to_symmetric(x), y
 
     def to_data(self, x):
@@ -191,41 +191,45 @@ def main(argv=None):
     model = make_model(config).to(args.device)
     diffusion = GaussianDiffusion(args.timesteps, args.schedule, device=args.device, clip=None if toy else (-1.0, 1.0))
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
-    scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps, eta_min=args.lr * 0.1)
     ema = optim.EMA(model, decay=args.ema_decay, warmup=True)
     labels = {} if toy else {"p_uncond": args.p_uncond, "num_classes": NUM_CLASSES}
     history, step, seconds = {"loss": []}, 0, 0.0
 
-    trained = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "ema": ema}
-    state = common.load_checkpoint_if_resuming(args, out)
+    trained = {"model": model, "optimizer": optimizer, "ema": ema}
+    run_config = common.run_config(args, SHAPE)
+    state = common.resume_state(args, out, run_config)
     if state is not None:
         common.restore(state, trained)
+        common.set_lr([optimizer], args.lr)
         step, history, seconds = state["step"], state["history"], state["seconds"]
+        common.check_progress(step, args.steps, "--steps", common.checkpoint_path(out))
         if not toy:
-            data.epoch = state["epoch"]
-
-    def save_checkpoint(steps_done):
-        common.save_checkpoint(out, trained, step=steps_done, history=history, epoch=0 if toy else data.epoch,
-                               seconds=seconds + time.perf_counter() - began, model_config=config)
-
+            data.stream.taken = state["batches"]
+    # the rate's schedule is a function of the step alone: rebuilt, not loaded (a new --lr scales it)
+    scheduler = common.CosineThenHold(optimizer, T_max=args.schedule_steps, eta_min=args.lr * 0.1, last_epoch=step - 1)
+    log = common.LossLog(args, history, ("loss",), step)
     began = time.perf_counter()
-    bar = progress(range(step, args.steps), desc=f"ddpm {args.dataset}", quiet=args.quiet)
-    pending = []  # losses stay on the device; read back every 100 steps
-    for step in bar:
-        x0, y = data.next()
-        loss = diffusion.p_losses(model, x0, y, **labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        ema.update()
-        pending.append(loss.detach())
-        bar.set(loss=loss)
-        if len(pending) == 100 or step + 1 == args.steps:
-            history["loss"].extend(float(v) for v in tg.stack(pending).numpy())
-            pending = []
-            if (step + 1) % 1000 == 0 or step + 1 == args.steps:
-                save_checkpoint(step + 1)
+
+    def save(steps_done):
+        log.flush()  # the history is complete up to the step saved, and checked
+        common.save_checkpoint(out, trained, run_config, step=steps_done, history=history,
+                               batches=0 if toy else data.stream.taken, seconds=seconds + time.perf_counter() - began,
+                               model_config=config)
+
+    with common.Checkpoints(args, args.steps) as checkpoints:  # every --checkpoint-every, and on Ctrl-C
+        bar = progress(range(step, args.steps), desc=f"ddpm {args.dataset}", quiet=args.quiet)
+        for step in bar:
+            x0, y = data.next()
+            loss = diffusion.p_losses(model, x0, y, **labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            ema.update()
+            log.add(loss)  # read back in batches; a NaN stops the run (common.Diverged)
+            bar.set(loss=loss)
+            checkpoints.step_done(step + 1, save)
+        checkpoints.step_done(args.steps, save, final=True)
     seconds += time.perf_counter() - began
 
     # ---- sampling, with the EMA weights
@@ -275,4 +279,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

@@ -37,8 +37,10 @@ TOY_DEFAULTS = dict(steps=6000, batch_size=512, lr=1e-3, loss="nonsaturating", p
                     latent_dim=2, n_critic=5, lr_decay=0.25, minibatch_std=True)
 IMAGE_DEFAULTS = dict(steps=3000, batch_size=64, lr=2e-4, loss="nonsaturating", pack=2, hidden=32, depth=0,
                       latent_dim=32, n_critic=1, lr_decay=0.0, minibatch_std=False)
-SNAPSHOTS = 6  # pictures of the fixed-noise samples during training
-LOG_EVERY = 100  # losses are read back from the device this often, not every step
+SNAPSHOTS = 6  # pictures of the fixed-noise samples during training: step 1, then 1/5, ... of the schedule
+LOG_EVERY = 100  # final_d_loss and final_g_loss average the last this many steps
+# the options that shape the run: --resume refuses another value for any of them (common.resume_state)
+SHAPE = ("loss", "pack", "minibatch_std", "spectral_norm", "n_critic", "lr_decay", "gp_weight", "hidden", "latent_dim")
 
 
 def by_kind(name):
@@ -52,31 +54,36 @@ def parse(argv=None):
                                 lr=by_kind("lr"), steps=by_kind("steps"))
     parser.add_argument("--loss", choices=LOSSES, default=None,
                         help=f"the GAN objective (default: {common.per_dataset(by_kind('loss'))})")
-    parser.add_argument("--pack", type=int, default=None, help="PacGAN: samples per discriminator input, 1: off "
+    parser.add_argument("--pack", type=common.positive_int, default=None,
+                        help="PacGAN: samples per discriminator input, 1: off "
                         f"(default: {common.per_dataset(by_kind('pack'))})")
     parser.add_argument("--minibatch-std", action=argparse.BooleanOptionalAction, default=None,
                         help="give D the batch's std as a feature (default: on for 2-D data, off for images)")
     parser.add_argument("--spectral-norm", action="store_true", help="spectrally normalise D's layers")
-    parser.add_argument("--n-critic", type=int, default=None,
+    parser.add_argument("--n-critic", type=common.positive_int, default=None,
                         help="D steps per G step (default 5 for 2-D data and wgan-gp, 1 for images)")
-    parser.add_argument("--lr-decay", type=float, default=None,
-                        help="the last fraction of the steps, over which the rates fall linearly to 0, 0: off "
-                             f"(default: {common.per_dataset(by_kind('lr_decay'))})")
-    parser.add_argument("--gp-weight", type=float, default=10.0, help="lambda of the WGAN-GP penalty")
-    parser.add_argument("--hidden", type=int, default=None, help="MLP width (2-D) or conv width (images) "
-                        f"(default: {common.per_dataset(by_kind('hidden'))})")
-    parser.add_argument("--latent-dim", type=int, default=None,
+    parser.add_argument("--lr-decay", type=common.unit_interval, default=None,
+                        help="the last fraction of the schedule (--schedule-steps), over which the rates fall linearly "
+                             f"to 0, 0: off (default: {common.per_dataset(by_kind('lr_decay'))})")
+    common.add_schedule_steps(parser, by_kind("steps"))  # also the timeline of progress.png's snapshots
+    parser.add_argument("--gp-weight", type=common.non_negative_float, default=10.0,
+                        help="lambda of the WGAN-GP penalty")
+    parser.add_argument("--hidden", type=common.positive_int, default=None,
+                        help=f"MLP width (2-D) or conv width (images) (default: {common.per_dataset(by_kind('hidden'))})")
+    parser.add_argument("--latent-dim", type=common.positive_int, default=None,
                         help=f"dimensions of G's input noise (default: {common.per_dataset(by_kind('latent_dim'))})")
-    args = parser.parse_args(argv)
+    args = common.parse_args(parser, argv)
     defaults = IMAGE_DEFAULTS if args.dataset in IMAGES else TOY_DEFAULTS
+    quick_steps = args.quick and args.steps is None  # --quick: 30 steps, unless --steps says otherwise
     for name in ("steps", "batch_size", "lr", "loss", "pack", "hidden", "latent_dim", "lr_decay", "minibatch_std"):
         if getattr(args, name) is None:
             setattr(args, name, defaults[name])
     args.depth = defaults["depth"]
     if args.n_critic is None:
         args.n_critic = 5 if args.loss == "wgan-gp" else defaults["n_critic"]
-    if args.quick:
-        args.steps = min(args.steps, 30)
+    if quick_steps:
+        args.steps = 30
+    common.fill_schedule_steps(args, defaults["steps"])
     if args.batch_size % args.pack:
         parser.error(f"--batch-size {args.batch_size} must be a multiple of --pack {args.pack}")
     return args
@@ -94,22 +101,20 @@ def build(args, image_size=None, scale=1.0):
 
 
 def real_batches(args):
-    """An endless stream of real batches, and the real data to compare with (or None)."""
+    """(next_real, stream, toy, images): next_real() gives a batch of real data; stream is the image
+    batches' common.Batches (its position goes into the checkpoint), or None for a 2-D toy, whose
+    points come from tinygen's CPU generator (seeded and checkpointed); toy is the Toy2D or None, images
+    the training images (for the metrics) or None."""
     if args.dataset in TOY:
-        data = get_toy2d(args.dataset)  # drawn from tinygen's CPU generator: seeded and checkpointed
-        return (lambda: tg.tensor(data(args.batch_size), device=args.device)), data, None
+        data = get_toy2d(args.dataset)
+        return (lambda: tg.tensor(data(args.batch_size), device=args.device)), None, data, None
     images, _ = load_dataset(args.dataset, "train", root=args.data_root)
     if args.quick:
         images = images[:256]
     loader = DataLoader(to_symmetric(images), batch_size=args.batch_size, shuffle=True, drop_last=True,
                         seed=args.seed, device=args.device)
-
-    def endless():
-        while True:
-            yield from loader
-
-    stream = endless()
-    return (lambda: next(stream)), None, images
+    stream = common.Batches(loader)
+    return stream.next, stream, None, images
 
 
 def data_scale(toy):
@@ -118,12 +123,21 @@ def data_scale(toy):
 
 
 def decay_schedules(args, start, *optimizers):
-    """Constant rates, then a linear fall to 0 over the last ``lr_decay`` of the steps (sharper samples)."""
+    """Constant rates, then a linear fall to 0 over the last ``lr_decay`` of the schedule's
+    ``schedule_steps`` (sharper samples), then 0 (steps past the schedule: a resumed run that trains on)."""
     if not args.lr_decay:
         return []
-    begin = args.steps * (1.0 - args.lr_decay)
-    factor = lambda t: min(1.0, (args.steps - t) / (args.steps - begin))  # noqa: E731
+    total = args.schedule_steps
+    begin = total * (1.0 - args.lr_decay)
+    factor = lambda t: max(0.0, min(1.0, (total - t) / (total - begin)))  # noqa: E731
     return [optim.lr_scheduler.LambdaLR(o, factor, last_epoch=start - 1) for o in optimizers]
+
+
+def snapshot_steps_of(args):
+    """The steps after which the fixed noise is drawn for progress.png: step 1, then 1/5, 2/5, ... of the
+    schedule's length, those that this run reaches (the last step is added to the figure, not the checkpoint)."""
+    grid = {max(1, round(args.schedule_steps * k / (SNAPSHOTS - 1))) for k in range(SNAPSHOTS)}
+    return sorted(s for s in grid if s <= args.steps)
 
 
 @tg.no_grad()
@@ -151,7 +165,7 @@ def discriminator_logit(D, pack):
 def main(argv=None):
     args = parse(argv)
     out = common.start_run(args)
-    next_real, toy, images = real_batches(args)
+    next_real, stream, toy, images = real_batches(args)
     scale = data_scale(toy) if toy is not None else 1.0
     G, D = build(args, None if toy is not None else images.shape[-1], scale)
     betas = (0.5, 0.999)  # a short memory of the gradient: the opponent keeps moving (DCGAN's choice)
@@ -159,40 +173,52 @@ def main(argv=None):
     opt_d = optim.Adam(D.parameters(), lr=args.lr, betas=betas)
     trainer = GANTrainer(G, D, opt_g, opt_d, args.loss, args.n_critic, args.gp_weight)
     fixed_noise = tg.randn(1000 if toy is not None else 64, args.latent_dim, device=args.device)
-    snapshot_at = sorted({max(1, round(args.steps * k / (SNAPSHOTS - 1))) for k in range(SNAPSHOTS)} - {0})
     history = {"d_loss": [], "g_loss": []}
     snapshots, snapshot_steps, start, seconds = [], [], 0, 0.0
 
     trained = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d}
-    state = common.load_checkpoint_if_resuming(args, out)
+    config = common.run_config(args, SHAPE)
+    state = common.resume_state(args, out, config)
     if state is not None:
         common.restore(state, trained)
+        common.set_lr([opt_g, opt_d], args.lr)
         start, history, seconds = state["step"], state["history"], state["seconds"]
+        common.check_progress(start, args.steps, "--steps", common.checkpoint_path(out))
         snapshots, snapshot_steps = list(state["snapshots"]), list(state["snapshot_steps"])
         fixed_noise = tg.tensor(state["fixed_noise"], device=args.device)
-
+        if stream is not None:
+            stream.taken = state["batches"]
+    if args.steps > args.schedule_steps and args.lr_decay:
+        print(f"--steps {args.steps} goes past the schedule's {args.schedule_steps} steps: the rates stay 0 after it")
     schedules = decay_schedules(args, start, opt_g, opt_d)
-    began, pending = time.perf_counter(), []
-    bar = progress(range(start, args.steps), desc=f"gan {args.dataset} {args.loss}", quiet=args.quiet)
-    for step in bar:
-        d_loss, g_loss = trainer.step(next_real)
-        for schedule in schedules:
-            schedule.step()
-        pending.append(tg.stack([d_loss, g_loss]))  # stays on the device until read in a batch
-        bar.set(d=d_loss, g=g_loss)
-        if len(pending) == LOG_EVERY or step + 1 == args.steps:
-            read = tg.stack(pending).numpy()
-            history["d_loss"].extend(read[:, 0].tolist())
-            history["g_loss"].extend(read[:, 1].tolist())
-            pending = []
-        if step + 1 in snapshot_at:
-            snapshots.append(generate(G, fixed_noise).numpy())
-            snapshot_steps.append(step + 1)
+    snapshot_at = snapshot_steps_of(args)
+    log = common.LossLog(args, history, ("d_loss", "g_loss"), start)
+    began = time.perf_counter()
+
+    def save(step):
+        log.flush()  # the history is complete up to the step saved, and checked
+        common.save_checkpoint(out, trained, config, step=step, batches=stream.taken if stream else 0,
+                               history=history, seconds=seconds + time.perf_counter() - began, snapshots=snapshots,
+                               snapshot_steps=snapshot_steps, fixed_noise=fixed_noise)
+
+    with common.Checkpoints(args, args.steps) as checkpoints:  # every --checkpoint-every, and on Ctrl-C
+        bar = progress(range(start, args.steps), desc=f"gan {args.dataset} {args.loss}", quiet=args.quiet)
+        for step in bar:
+            d_loss, g_loss = trainer.step(next_real)
+            for schedule in schedules:
+                schedule.step()
+            log.add(d_loss, g_loss)  # read back in batches; a NaN stops the run (common.Diverged)
+            bar.set(d=d_loss, g=g_loss)
+            if step + 1 in snapshot_at:
+                snapshots.append(generate(G, fixed_noise).numpy())
+                snapshot_steps.append(step + 1)
+            checkpoints.step_done(step + 1, save)
+        checkpoints.step_done(args.steps, save, final=True)
     seconds += time.perf_counter() - began
-    common.save_checkpoint(out, trained, step=args.steps, history=history, seconds=seconds,
-                           snapshots=snapshots, snapshot_steps=snapshot_steps, fixed_noise=fixed_noise)
 
     samples = generate(G, tg.randn(2500, args.latent_dim, device=args.device)).numpy()
+    if args.steps not in snapshot_steps:  # the figure ends with the samples of the last step
+        snapshots, snapshot_steps = snapshots + [generate(G, fixed_noise).numpy()], snapshot_steps + [args.steps]
     titles = [f"step {s}" for s in snapshot_steps]
     metrics = {"steps": args.steps, "parameters_G": sum(p.numel() for p in G.parameters()),
                "parameters_D": sum(p.numel() for p in D.parameters()),
@@ -223,4 +249,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

@@ -26,6 +26,9 @@ from tinygen.models import CVAE, VAE, GumbelVAE
 from tinygen.models.gumbel import temperature
 
 DEFAULT_STEPS = {"digits": 4000, "mnist": 6000, "fashion-mnist": 6000}
+# the options that shape the run: --resume refuses another value for any of them (common.resume_state)
+SHAPE = ("model", "arch", "latent_dim", "hidden", "likelihood", "beta", "binarize", "categorical_vars", "tau_min",
+         "hard")
 
 
 def build_model(args, image_shape):
@@ -146,16 +149,17 @@ def parse(argv=None):
                            batch_size=128, lr=1e-3, steps=DEFAULT_STEPS)
     p.add_argument("--model", choices=["vae", "cvae", "gumbel"], default="vae", help="which of the three")
     p.add_argument("--arch", choices=["mlp", "conv"], default="mlp", help="encoder/decoder kind (vae only)")
-    p.add_argument("--latent-dim", type=int, default=20, help="Gaussian latent dimensions (vae, cvae)")
-    p.add_argument("--hidden", type=int, default=400, help="width of the MLP's hidden layer")
+    p.add_argument("--latent-dim", type=common.positive_int, default=20, help="Gaussian latent dimensions (vae, cvae)")
+    p.add_argument("--hidden", type=common.positive_int, default=400, help="width of the MLP's hidden layer")
     p.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli", help="p(x | z) per pixel")
-    p.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (beta-VAE)")
+    p.add_argument("--beta", type=common.non_negative_float, default=1.0, help="weight of the KL term (beta-VAE)")
     p.add_argument("--binarize", action="store_true", help="binarise pixels afresh each time an image is used")
-    p.add_argument("--iwae-k", type=int, default=1000, help="importance samples for the test NLL")
-    p.add_argument("--categorical-vars", type=int, default=20, help="gumbel: latent variables of 10 classes")
-    p.add_argument("--tau-min", type=float, default=0.5, help="gumbel: final temperature")
+    p.add_argument("--iwae-k", type=common.positive_int, default=1000, help="importance samples for the test NLL")
+    p.add_argument("--categorical-vars", type=common.positive_int, default=20,
+                   help="gumbel: latent variables of 10 classes")
+    p.add_argument("--tau-min", type=common.positive_float, default=0.5, help="gumbel: final temperature")
     p.add_argument("--hard", action="store_true", help="gumbel: straight-through one-hot samples")
-    args = p.parse_args(argv)
+    args = common.parse_args(p, argv)
     if args.steps is None:
         args.steps = 20 if args.quick else DEFAULT_STEPS[args.dataset]
     return args
@@ -174,10 +178,18 @@ def main(argv=None):
 
     model = build_model(args, image_shape).to(args.device)
     loader = DataLoader((train_x, train_y), batch_size=args.batch_size, shuffle=True, seed=args.seed, device=args.device)
-    state = common.load_checkpoint_if_resuming(args, out)
-    # the training loop (batch -> loss_parts -> backward -> Adam step) is common.fit, shared with demos/ae.py
-    optimizer, history, step, seconds = common.fit(model, args, loader, loss_parts, state, desc=args.model)
-    common.save_checkpoint(out, {"model": model, "optimizer": optimizer}, step=step, history=history, seconds=seconds)
+    config = common.run_config(args, SHAPE)
+    state = common.resume_state(args, out, config)
+
+    def write(snapshot):
+        tg.save({**snapshot, "config": config}, common.checkpoint_path(out))
+
+    # the training loop (batch -> loss_parts -> backward -> Adam step) is common.fit, shared with demos/ae.py;
+    # it saves every --checkpoint-every, and on Ctrl-C saves and stops
+    with common.Checkpoints(args, args.steps) as checkpoints:
+        optimizer, history, step, seconds, snapshot = common.fit(model, args, loader, loss_parts, state,
+                                                                 desc=args.model, checkpoints=checkpoints, write=write)
+        checkpoints.step_done(step, lambda at: write(snapshot(at)), final=True)
 
     result = {"steps": step, "parameters": sum(p.numel() for p in model.parameters())}
     result.update(evaluate(model, args, test_x, test_y, args.iwae_k))
@@ -216,4 +228,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

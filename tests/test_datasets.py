@@ -5,6 +5,7 @@ import pytest
 
 import tinygen as tg
 from tinygen.data import (
+    ChecksumError,
     DatasetNotFoundError,
     IDXError,
     binarize,
@@ -21,8 +22,21 @@ from tinygen.data import (
 from tinygen.data.download import FILES, SOURCES
 
 
+@pytest.fixture(autouse=True)
+def _published_checksums(monkeypatch):
+    """Each test starts from the real published MD5s; publish() adds fake files' own (undone after the test)."""
+    for name in SOURCES:
+        monkeypatch.setitem(SOURCES, name, {**SOURCES[name], "md5": dict(SOURCES[name]["md5"])})
+
+
+def publish(folder):
+    """Make the files in ``folder`` (named like a dataset) the 'published' ones, so the MD5 check lets them in."""
+    SOURCES[folder.name]["md5"].update({f: md5sum(folder / f) for f in FILES if (folder / f).exists()})
+
+
 def write_fake_mnist(folder, n_train=12, n_test=5, size=4, seed=0):
-    """The four standard files with random small images; returns {split: (uint8 images, labels)}."""
+    """The four standard files with random small images, published (see publish); returns {split: (uint8 images,
+    labels)}."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     made = {}
@@ -32,6 +46,8 @@ def write_fake_mnist(folder, n_train=12, n_test=5, size=4, seed=0):
         write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
         write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
         made[split] = images, labels
+    if folder.name in SOURCES:
+        publish(folder)
     return made
 
 
@@ -108,6 +124,7 @@ def test_mismatched_image_and_label_counts(tmp_path):
     folder = tmp_path / "mnist"
     write_fake_mnist(folder)
     write_idx(folder / "train-labels-idx1-ubyte.gz", np.zeros(11, np.uint8))
+    publish(folder)  # a file with the published MD5 but the wrong content: the reader's checks still catch it
     with pytest.raises(IDXError, match="has 12 images but .*train-labels-idx1-ubyte.gz has 11 labels"):
         load_dataset("mnist", root=tmp_path, download=False)
 
@@ -116,9 +133,11 @@ def test_labels_out_of_range_and_wrong_dims(tmp_path):
     folder = tmp_path / "mnist"
     write_fake_mnist(folder)
     write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.full(5, 10, np.uint8))
+    publish(folder)
     with pytest.raises(IDXError, match="labels must be in 0..9, found 10"):
         load_dataset("mnist", "test", root=tmp_path, download=False)
     write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((5, 16), np.uint8))
+    publish(folder)
     with pytest.raises(IDXError, match=r"images-idx3-ubyte.gz: expected \(N, H, W\) uint8 images, got shape \(5, 16\)"):
         load_dataset("mnist", "test", root=tmp_path, download=False)
 
@@ -128,6 +147,9 @@ def test_truncated_file_in_the_cache_is_named(tmp_path):
     write_fake_mnist(folder)
     path = folder / "train-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(ChecksumError, match="train-images-idx3-ubyte.gz is not the published file"):
+        load_dataset("mnist", root=tmp_path, download=False)  # the MD5 check comes first
+    publish(folder)
     with pytest.raises(IDXError, match="train-images-idx3-ubyte.gz is a truncated gzip file"):
         load_dataset("mnist", root=tmp_path, download=False)
 

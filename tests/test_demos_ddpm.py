@@ -59,4 +59,4 @@ def test_eta_reaches_the_ddim_sampler_and_is_checked(tmp_path, capsys, monkeypat
     with pytest.raises(SystemExit) as stop:
         ddpm.main(["--quick", "--quiet", "--eta", "2", "--out", str(tmp_path / "bad")])
     assert stop.value.code == 2
-    assert "--eta: expected a value in [0, 1], got 2.0" in capsys.readouterr().err
+    assert "argument --eta: expected a number in [0, 1], got '2'" in capsys.readouterr().err

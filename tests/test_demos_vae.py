@@ -64,4 +64,4 @@ def test_ae_demo_quick_run(tmp_path):
     assert record["ae_test_recon"] == pytest.approx(result["ae_test_recon"])
     assert 0.0 < record["ae_test_recon"] < 100 and record["vae_test_kl"] >= 0.0
     state = tg.load(tmp_path / "checkpoint.npz")
-    assert set(state) == {"ae", "vae"} and state["vae"]["step"] == 20
+    assert set(state) == {"ae", "vae", "config"} and state["vae"]["step"] == 20 and state["ae"]["step"] == 20

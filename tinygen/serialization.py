@@ -9,13 +9,16 @@ arrays, ints, floats, bools, strings and None. ``save`` splits it in two:
   same ``.npz`` as a uint8 array named ``__tinygen__``.
 
 Pickle can run code while it loads, so a checkpoint from a stranger could; this format holds
-only numbers and text, and ``load`` reads it with ``allow_pickle=False``. The file is written
-to ``path + ".tmp"``, flushed to disk and renamed over ``path`` in one atomic step, so a crash
-leaves either the old checkpoint or the new one, never half of one.
+only numbers and text, and ``load`` reads it with ``allow_pickle=False``. Each save writes its
+own temporary file in the target's folder (a hidden name no other save or user file has),
+flushes it to disk and renames it over ``path`` in one atomic step, so a crash, or two
+processes saving to one path at once, leaves either the old checkpoint or one whole new one,
+never half of one; a save that fails removes its temporary file and names ``path``.
 """
 
 import json
 import os
+import secrets
 
 from . import backend
 from .tensor import Tensor
@@ -37,17 +40,37 @@ def save(obj, path):
     arrays = {}
     doc = {"format": FORMAT, "version": VERSION, "root": _encode(obj, "", arrays)}
     arrays[DOC_KEY] = _host.frombuffer(json.dumps(doc).encode("utf-8"), dtype=_host.uint8)
-    tmp = path + ".tmp"
+    tmp = None
     try:
-        with open(tmp, "wb") as f:  # a file object: savez given a name would append ".npz"
+        tmp, fd = _temporary_file(path)
+        with os.fdopen(fd, "wb") as f:  # a file object: savez given a name would append ".npz"
             _host.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)  # atomic: readers see the old file or the new one
-    except BaseException:
-        if os.path.exists(tmp):
+        tmp = None
+    except OSError as e:  # name the checkpoint, not the temporary file; the errno keeps the type
+        message = f"save: cannot write the checkpoint {path!r}: {e.strerror or e}"
+        raise (OSError(e.errno, message) if e.errno else OSError(message)) from e
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
-        raise
+
+
+def _temporary_file(path):
+    """A new file next to ``path`` for this save alone: (its name, an open descriptor).
+
+    Hidden, with the process id and random bits in its name, created with O_EXCL so it can
+    never be another save's file or a user's (``x.npz.tmp`` is left alone); same folder, so
+    the rename over ``path`` stays atomic. Its permissions follow the umask, like open().
+    """
+    folder, name = os.path.split(path)
+    while True:
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        try:
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
 
 
 def _encode(obj, key, arrays):
@@ -94,13 +117,20 @@ def _unique(name, taken):
 
 
 # ---------------------------------------------------------------- load
-def load(path, device=None):
+def load(path, device=None, map_location=None, weights_only=None, mmap=None):
     """Read what ``save`` wrote. Tensors and arrays land on ``device`` (default: the default device).
 
-    Raises CheckpointError, naming the file, when it is missing, corrupt or truncated, or
-    was not written by ``tg.save``.
+    PyTorch's ``map_location`` is accepted as another name for ``device`` (a device or its
+    name; a function such as ``lambda storage, loc: storage`` means the CPU). ``weights_only``
+    and ``mmap`` are accepted and change nothing: a tinygen checkpoint never runs code (no
+    pickle), so every load is already weights-only. Raises CheckpointError, naming the file,
+    when it is missing, corrupt or truncated, or was not written by ``tg.save``.
     """
     path = os.fspath(path)
+    if map_location is not None and device is None:
+        if isinstance(map_location, dict):
+            raise NotImplementedError("load: a dict map_location is not offered in tinygen; pass a device")
+        device = "cpu" if callable(map_location) else map_location
     device = backend.check_device(device)
     if not os.path.isfile(path):
         raise CheckpointError(f"load: no checkpoint file at {path!r}")

@@ -5,10 +5,17 @@ Each dataset has its own folder under it (``<root>/mnist/``, ``<root>/fashion-mn
 its four standard ``.gz`` files. A missing file is downloaded to a temporary name in that folder,
 its MD5 checked, and only then renamed into place, so an interrupted or corrupt download never
 leaves a file that looks finished.
+
+Files already on disk are checked too (:func:`verify`): the first time one is read, its MD5 is
+compared with the published one, and a match is remembered in ``.tinygen-checksums.json`` next
+to it, keyed by the file's size and modification time, so later runs do not hash it again (a
+read-only data folder: the note goes to ``~/.cache/tinygen/checksums.json`` instead). A file
+that does not match stops the run with a ChecksumError naming it and saying how to fix it.
 """
 
 import hashlib
 import http.client
+import json
 import os
 import tempfile
 import urllib.request
@@ -52,6 +59,7 @@ SOURCES = {
 }
 
 _CHUNK = 1 << 20
+CHECKSUM_NOTES = ".tinygen-checksums.json"  # in a dataset's folder: the files whose MD5 matched, by size and mtime
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -107,7 +115,82 @@ def download_file(url, dest, md5, timeout=30.0, quiet=None):
     finally:
         if os.path.exists(part):
             os.remove(part)
+    _remember(dest, md5)  # just checked: the first read need not hash it again
     return dest
+
+
+# ---------------------------------------------------------------- checking files already on disk
+def _notes_files(folder):
+    """Where the checksum notes of ``folder``'s files may be kept, in order of preference: next to them,
+    unless the folder is read-only (no write permission for anyone: root, who may write anyway, is
+    kept out too), then the home cache."""
+    home = Path.home() / ".cache" / "tinygen" / "checksums.json"
+    read_only = not os.stat(folder).st_mode & 0o222 or not os.access(folder, os.W_OK)
+    return [home] if read_only else [Path(folder) / CHECKSUM_NOTES, home]
+
+
+def _stamp(path):
+    """What identifies one version of a file: its absolute path, size and modification time."""
+    info = os.stat(path)
+    return str(Path(path).resolve()), info.st_size, info.st_mtime_ns
+
+
+def _read_notes(notes):
+    try:
+        with open(notes) as f:
+            found = json.load(f)
+        return found if isinstance(found, dict) else {}
+    except (OSError, ValueError):  # none yet, unreadable or damaged: hash again
+        return {}
+
+
+def _remembered(path, md5):
+    """Whether a note says this very version of ``path`` (same size and mtime) has MD5 ``md5``."""
+    where, size, mtime = _stamp(path)
+    for notes in _notes_files(Path(path).parent):
+        entry = _read_notes(notes).get(where)
+        if entry == {"size": size, "mtime_ns": mtime, "md5": md5}:
+            return True
+    return False
+
+
+def _remember(path, md5):
+    """Note that ``path``, as it is now, has MD5 ``md5``: next to it, else in the home cache, else nowhere."""
+    where, size, mtime = _stamp(path)
+    for notes in _notes_files(Path(path).parent):
+        entries = _read_notes(notes)
+        entries[where] = {"size": size, "mtime_ns": mtime, "md5": md5}
+        try:
+            notes.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=notes.parent, prefix=f".{notes.name}.", suffix=".part")
+            try:
+                os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the notes from the folder's other users
+                with os.fdopen(fd, "w") as f:
+                    json.dump(entries, f, indent=1)
+                os.replace(tmp, notes)  # atomic: a reader sees the old notes or the new ones
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+            return notes
+        except OSError:  # a read-only folder: try the next place
+            continue
+    return None
+
+
+def verify(path, md5):
+    """Check that ``path`` has the published MD5 ``md5`` (hashing it only the first time: see the
+    module's notes); raises ChecksumError, naming the file and the fix, when it does not."""
+    if md5 is None or _remembered(path, md5):
+        return path
+    found = md5sum(path)
+    if found != md5:
+        raise ChecksumError(
+            f"{path} is not the published file: its MD5 is {found}, expected {md5} (a damaged or partial copy, "
+            f"or another file under that name). Delete it and run again to download a fresh copy, or put the "
+            f"published file there."
+        )
+    _remember(path, md5)
+    return path
 
 
 def fetch(name, root=None, download=True, quiet=None):

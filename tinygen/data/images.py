@@ -5,14 +5,15 @@
 ``digits``: the 8x8 handwritten digits that scikit-learn ships (1797 images, no download);
     a fixed split: the first 1500 are "train", the last 297 "test" ("all": every one).
 ``mnist``, ``fashion-mnist``: the standard IDX files in ``<root>/<name>/`` (see download.py for
-    where root is), downloaded with an MD5 check when missing.
+    where root is), downloaded with an MD5 check when missing; a file on disk is checked against
+    the published MD5 the first time it is read (download.verify).
 """
 
 import importlib.util
 from pathlib import Path
 
 from .. import backend
-from .download import fetch
+from .download import SOURCES, fetch, verify
 from .idx import IDXError, read_idx
 
 DIGITS_TRAIN = 1500
@@ -72,7 +73,10 @@ def idx_dataset(name, split="train", root=None, download=True, quiet=None):
         raise ValueError(f"{name}: unknown split {split!r}; expected 'train' or 'test'")
     folder = fetch(name, root=root, download=download, quiet=quiet)
     prefix = _PREFIX[split]
-    images, labels = read_idx_pair(folder / f"{prefix}-images-idx3-ubyte.gz", folder / f"{prefix}-labels-idx1-ubyte.gz")
+    paths = [folder / f"{prefix}-images-idx3-ubyte.gz", folder / f"{prefix}-labels-idx1-ubyte.gz"]
+    for path in paths:  # the published MD5, checked on the first read of each file
+        verify(path, SOURCES[name]["md5"].get(path.name))
+    images, labels = read_idx_pair(*paths)
     pixels = images[:, None].astype(backend.float32)
     pixels /= 255.0  # in place: a second 190 MB array for MNIST costs more than the division
     return pixels, labels.astype(backend.int64)
