@@ -6,10 +6,11 @@ code runs on a CPU (NumPy) and on an NVIDIA GPU (CuPy). CuPy is imported lazily,
 only when a tensor is asked to live on ``"cuda"``.
 
 Devices are plain strings: ``"cpu"`` and ``"cuda"``. Random numbers come from one
-generator per device, all seeded by :func:`manual_seed`, so a CPU run is
-reproducible bit for bit.
+stream per device, all seeded by :func:`manual_seed`; both streams' positions go into
+checkpoints (:func:`get_rng_state`), so a resumed run draws what a straight run draws.
 """
 
+import importlib
 import os
 
 import numpy
@@ -30,7 +31,8 @@ bool_ = numpy.dtype("bool")
 _cupy = None
 _default_device = None
 _seed = 0
-_generators = {}
+_cpu_generator = None
+_gpu_draws = 0  # the GPU stream's position: how many generators it has handed out since the seed
 
 
 class DeviceError(RuntimeError):
@@ -42,7 +44,7 @@ def _load_cupy():
     global _cupy
     if _cupy is None:
         try:
-            import cupy
+            cupy = importlib.import_module(os.environ.get("TINYGEN_CUPY_MODULE", "cupy"))  # tests/strict_cupy.py
         except ImportError as e:
             raise DeviceError(
                 "device 'cuda' needs CuPy, which is not installed; install it with "
@@ -145,6 +147,25 @@ def as_strided(array, shape, strides):
     return tricks.as_strided(array, shape, strides)
 
 
+def same_device(op, array, other):
+    """``other`` as it is, after refusing it when it is an array on another device than ``array``.
+
+    For the places that combine arrays outside an op's device check (in-place updates, batch
+    norm's running statistics, Categorical.log_prob, frechet_distance): tinygen's DeviceError
+    instead of CuPy's TypeError. Numbers pass.
+    """
+    if _cupy is not None and is_array(other) and device_of(other) != device_of(array):
+        raise DeviceError(f"{op}: expected all tensors on one device, got {device_of(array)} and "
+                          f"{device_of(other)}; move them with .to(device) first")
+    return other
+
+
+def synchronize():
+    """Wait until the GPU has finished the work queued on it (returns at once before CuPy is loaded)."""
+    if _cupy is not None:
+        _cupy.cuda.Device().synchronize()
+
+
 def to_host(array):
     """A NumPy array with the same values (a copy only when the data is on a GPU)."""
     if isinstance(array, numpy.ndarray):
@@ -170,30 +191,41 @@ def result_dtype(*dtypes):
 
 
 # ---------------------------------------------------------------- random numbers
+# The CPU stream is one NumPy generator; its exact state is a dict of numbers, saved as it is.
+# A CuPy generator keeps its state on the GPU where it cannot be read back, so the GPU stream is
+# counter-based instead: the k-th draw gets a fresh generator seeded with (seed, k), on Philox
+# bits (a counter-based generator, cheap to start). Its whole state is the seed and k, so a run
+# resumed from a checkpoint draws exactly what a straight run draws.
 def manual_seed(seed):
-    """Seed every device's generator; the same seed gives the same CPU run."""
-    global _seed
-    _seed = int(seed)
-    _generators.clear()
+    """Seed every device's stream; the same seed gives the same run."""
+    global _seed, _cpu_generator, _gpu_draws
+    _seed, _cpu_generator, _gpu_draws = int(seed), None, 0
 
 
 def generator(device):
-    """The random generator of a device, created from the current seed on first use."""
-    if device not in _generators:
-        xp = xp_for(device)
-        _generators[device] = xp.random.default_rng(_seed)
-    return _generators[device]
+    """The generator for the next draw on ``device`` (ask again for each draw: on a GPU each one is new)."""
+    global _cpu_generator, _gpu_draws
+    if device == "cpu":
+        if _cpu_generator is None:
+            _cpu_generator = numpy.random.default_rng(_seed)
+        return _cpu_generator
+    random = _load_cupy().random
+    _gpu_draws += 1
+    return random.Generator(random.Philox4x3210([_seed, _gpu_draws - 1]))
 
 
 def get_rng_state():
-    """The CPU generator's state as a plain dict of numbers (saved in checkpoints)."""
-    return {"seed": _seed, "cpu": generator("cpu").bit_generator.state}
+    """Both streams' positions as plain numbers (saved in checkpoints): the seed, the CPU generator's
+    state, and how many draws the GPU stream has made."""
+    return {"seed": _seed, "cpu": generator("cpu").bit_generator.state, "cuda": _gpu_draws}
 
 
 def set_rng_state(state):
-    """Restore what get_rng_state saved: the seed, and the CPU generator's exact position (a GPU one restarts)."""
+    """Restore what get_rng_state saved: every stream continues exactly where it was."""
+    global _gpu_draws
     manual_seed(state["seed"])
     generator("cpu").bit_generator.state = state["cpu"]
+    _gpu_draws = int(state.get("cuda", 0))  # checkpoints from before the GPU stream was saved restart it
 
 
 def host_rng(seed):

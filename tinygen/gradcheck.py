@@ -98,7 +98,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
         tolerance = atol + rtol * xp.abs(numeric)
         bad = diff > tolerance
         if bool(bad.any()):
-            worst = tuple(int(k) for k in xp.unravel_index(int(xp.argmax(diff - tolerance)), x.shape)) if x.ndim else ()
+            worst = tuple(int(k) for k in xp.unravel_index(xp.argmax(diff - tolerance), x.shape)) if x.ndim else ()
             return _fail(raise_exception,
                 f"gradcheck failed for {what}: gradient with respect to input {i} (shape {x.shape}) "
                 f"is wrong at index {_index_str(worst) if worst else '()'}: "
@@ -111,19 +111,27 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
 
 
 def _numeric_gradient(fn, inputs, x, weights, eps):
-    """Central differences of s = sum(f * v), one element of x at a time (x is restored)."""
+    """Central differences of s = sum(f * v), one element of x at a time, on a private copy of x's values.
+
+    The copy is writable even when x's array is a read-only or broadcast view (``expand``), and
+    x gets its own array back afterwards. (Asking ``flags.writeable`` would not do: CuPy's flags
+    have no such field.)
+    """
     xp = backend.array_module(x.array)
-    if not x.array.flags.writeable:
-        x.array = x.array.copy()
+    own = x.array
+    x.array = own.copy()
     numeric = xp.zeros(x.shape, dtype=x.dtype)
-    for index in _ndindex(x.shape):
-        original = x.array[index].item()
-        x.array[index] = original + eps
-        plus = _projection(_as_tuple(fn(*inputs)), weights)
-        x.array[index] = original - eps
-        minus = _projection(_as_tuple(fn(*inputs)), weights)
-        x.array[index] = original
-        numeric[index] = (plus.item() - minus.item()) / (2 * eps)
+    try:
+        for index in _ndindex(x.shape):
+            original = x.array[index].item()
+            x.array[index] = original + eps
+            plus = _projection(_as_tuple(fn(*inputs)), weights)
+            x.array[index] = original - eps
+            minus = _projection(_as_tuple(fn(*inputs)), weights)
+            x.array[index] = original
+            numeric[index] = (plus.item() - minus.item()) / (2 * eps)
+    finally:
+        x.array = own
     return numeric
 
 

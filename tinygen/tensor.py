@@ -34,8 +34,9 @@ class VersionCounter:
 class Tensor:
     """An n-dimensional array that can record how it was computed, for reverse-mode gradients.
 
-    ``Tensor(data, dtype=None, device=None, requires_grad=False)`` builds one from a list, a
-    number or an array, copying it (Python floats become float32, ints int64, as in PyTorch;
+    ``Tensor(data, dtype=None, device=None, requires_grad=False)`` builds one from a number or an
+    array, copying it (Python floats become float32, ints int64, as ``tg.tensor`` does; PyTorch's
+    legacy forms ``Tensor([1, 2])`` (float32) and ``Tensor(2, 3)`` are added in compat/creation.py;
     ``tg.from_numpy`` shares a NumPy array's memory instead). A tensor made
     by an op remembers that op in ``creator``; one made by hand is a *leaf*, and a leaf with
     ``requires_grad=True`` (a parameter) receives its gradient in ``.grad`` when a result
@@ -50,8 +51,8 @@ class Tensor:
             data = data.array
         if device is not None:
             device = backend.check_device(device)
-        else:
-            device = backend.device_of(data) if backend.is_array(data) else backend.default_device()
+        else:  # a GPU array stays on the GPU; host data (lists, NumPy arrays) goes to the default device
+            device = "cuda" if backend.is_array(data) and backend.device_of(data) == "cuda" else backend.default_device()
         if dtype is None and not hasattr(data, "dtype"):  # arrays and NumPy scalars keep theirs
             dtype = default_dtype_of(data)
         self.array = backend.as_array(data, dtype=dtype, device=device, copy=True)  # the caller's array stays theirs
@@ -197,7 +198,7 @@ class Tensor:
 
     def add_(self, other, alpha=1.0):
         """self += alpha * other, in place."""
-        other = self._inplace("add_", other)
+        other = backend.same_device("add_", self.array, self._inplace("add_", other))
         self.array += other if alpha == 1.0 else alpha * other
         return self
 
@@ -207,12 +208,12 @@ class Tensor:
 
     def mul_(self, other):
         """self *= other, in place."""
-        self.array *= self._inplace("mul_", other)
+        self.array *= backend.same_device("mul_", self.array, self._inplace("mul_", other))
         return self
 
     def div_(self, other):
         """self /= other, in place."""
-        self.array /= self._inplace("div_", other)
+        self.array /= backend.same_device("div_", self.array, self._inplace("div_", other))
         return self
 
     def copy_(self, source):
@@ -234,7 +235,7 @@ class Tensor:
         return self.fill_(0)
 
     def __setitem__(self, index, value):
-        value = self._inplace("__setitem__", value)
+        value = backend.same_device("__setitem__", self.array, self._inplace("__setitem__", value))
         parts = index if isinstance(index, tuple) else (index,)
         parts = tuple(p.array if isinstance(p, Tensor) else p for p in parts)  # tensor indices as arrays
         self.array[parts if isinstance(index, tuple) else parts[0]] = value
