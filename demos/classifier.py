@@ -1,6 +1,6 @@
 """Train a small convolutional classifier on digit images, with every piece from tinygen.
 
-    python demos/classifier.py                      # 8x8 digits (ships with scikit-learn), ~1 min
+    python demos/classifier.py                      # 8x8 digits (ships with scikit-learn), < 1 min
     python demos/classifier.py --dataset mnist      # 28x28 MNIST, 3 epochs, >= 98% test accuracy
 
 Writes to --out: loss.png (training loss and test accuracy), predictions.png (test images
@@ -18,7 +18,7 @@ import tinygen.nn.functional as F
 from tinygen import optim, viz
 from tinygen.data import DataLoader, load_dataset
 from tinygen.models import ConvClassifier
-from tinygen.models.classifier import EPOCHS  # the same recipe trains the image metrics' classifier
+from tinygen.models.classifier import EPOCHS, LRS, RECIPES, random_shift, recipe_lr  # the same recipe trains the metrics' classifier
 from tinygen.progress import progress
 
 
@@ -36,14 +36,16 @@ def evaluate(model, images, labels, device, batch_size=1000):
 
 
 def parse(argv=None):
-    """The command line (demos/common.py); --epochs defaults to the dataset's entry in EPOCHS."""
+    """The command line (demos/common.py); --epochs and --lr default to the dataset's recipe (RECIPES)."""
     parser = common.make_parser(
         "classifier", __doc__.split("\n")[0], ["digits", "mnist", "fashion-mnist"], "digits",
-        batch_size=128, lr=1e-3, epochs=EPOCHS,
+        batch_size=128, lr=LRS, epochs=EPOCHS,
     )
     args = common.parse_args(parser, argv)
     if args.epochs is None:
         args.epochs = EPOCHS[args.dataset]
+    if args.lr is None:
+        args.lr = LRS[args.dataset]
     return args
 
 
@@ -87,6 +89,9 @@ def main(argv=None):
             bar.update(step - epoch * per_epoch)
             while step < (epoch + 1) * per_epoch:
                 x, y = batches.next()
+                for group in optimizer.param_groups:  # the recipe's cosine (if any) over its own epochs
+                    group["lr"] = recipe_lr(args.dataset, args.lr, step, per_epoch)
+                x = random_shift(x, RECIPES[args.dataset]["shift"])  # each digit moved by up to a pixel
                 loss = F.cross_entropy(model(x), y)
                 optimizer.zero_grad()
                 loss.backward()

@@ -101,6 +101,63 @@ def test_image_quality_gathers_the_frechet_distance_and_the_classes(digits):
     assert {k: result[k] for k in ("fd", "fd_floor", "fd_ratio")} == metrics.image_frechet(classifier, images, digits[2], digits[0])
 
 
+def test_max_softmax_is_the_largest_probability_of_each_row():
+    logits = np.log(np.array([[0.5, 0.25, 0.25], [0.2, 0.2, 0.6], [1 / 3, 1 / 3, 1 / 3]])) + np.array([[0.0], [7.0], [-3.0]])
+    np.testing.assert_allclose(metrics.max_softmax(logits), [0.5, 0.6, 1 / 3], rtol=1e-12)
+    np.testing.assert_allclose(metrics.max_softmax(tg.tensor(np.array([[1000.0, 0.0]]))), [1.0])  # no overflow
+
+
+def known_softmax_classifier(probabilities):
+    """A ConvClassifier whose softmax is ``probabilities`` whatever the image: zero head weights, log-p biases."""
+    classifier = ConvClassifier(image_size=8, width=4, hidden=16)
+    with tg.no_grad():
+        classifier.head[1].weight.zero_()
+        classifier.head[1].bias.copy_(tg.tensor(np.log(np.asarray(probabilities, dtype="float32"))))
+    return classifier
+
+
+def test_confidence_of_a_classifier_whose_softmax_is_known(digits):
+    p = [0.55, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05]
+    classifier = known_softmax_classifier(p)
+    noise = np.random.default_rng(0).random((30, 1, 8, 8)).astype("float32")
+    assert metrics.classifier_confidence(classifier, noise) == pytest.approx(0.55, rel=1e-5)
+    result = metrics.image_quality(classifier, tg.tensor(noise), digits[2], digits[0])
+    assert result["confidence"] == pytest.approx(0.55, rel=1e-5) and result["confidence_real"] == pytest.approx(0.55, rel=1e-5)
+    assert result["class_counts"][0] == 30
+
+
+def test_confidence_is_the_mean_over_images_of_each_max_softmax(digits):
+    tg.manual_seed(1)
+    classifier = ConvClassifier(image_size=8, width=4, hidden=16)
+    with tg.no_grad():
+        classifier.head[1].weight.mul_(20.0)  # spread the softmax so the images differ
+    images = digits[2][:37]
+    classifier.eval()
+    with tg.no_grad():
+        probabilities = tg.softmax(classifier(tg.tensor(images)), dim=1).numpy()
+    assert metrics.classifier_confidence(classifier, images) == pytest.approx(probabilities.max(axis=1).mean(), rel=1e-5)
+    assert np.ptp(probabilities.max(axis=1)) > 0.05
+
+
+@pytest.fixture(scope="module")
+def trained_classifier():
+    """The digits recipe on the first 1,200 training digits; the last 300 stay unseen."""
+    model, accuracy = metric_classifier.train_classifier("digits", limit=1200, quiet=True)
+    assert accuracy > 0.9
+    return model
+
+
+def test_confidence_is_near_the_real_figure_for_real_images_and_low_for_noise(digits, trained_classifier):
+    train_x, _, test_x, _ = digits
+    result = metrics.image_quality(trained_classifier, train_x[1200:], test_x, train_x[:1200])
+    real = result["confidence_real"]
+    assert real > 0.9 and result["confidence"] == pytest.approx(real, abs=0.05)  # unseen real digits score the real figure
+    noise = np.random.default_rng(0).random((300, 1, 8, 8)).astype("float32")
+    # seed 0: unseen 0.97, real 0.94, noise 0.73: a network is overconfident far from its data, so
+    # noise is low only beside the real figure, nowhere near 1 / 10
+    assert metrics.classifier_confidence(trained_classifier, noise) < real - 0.15
+
+
 def test_load_classifier_trains_once_then_reads_the_cache(tmp_path, monkeypatch):
     calls, train = [], metric_classifier.train_classifier
 
@@ -119,6 +176,56 @@ def test_load_classifier_trains_once_then_reads_the_cache(tmp_path, monkeypatch)
     assert calls == ["digits"] and accuracy_again == accuracy and 0.0 <= accuracy <= 1.0
     for (name, p), (_, q) in zip(model.state_dict().items(), again.state_dict().items()):
         np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=name)
+
+
+def test_a_classifier_cached_by_an_older_recipe_is_trained_again(tmp_path, monkeypatch):
+    calls, train = [], metric_classifier.train_classifier
+
+    def quick_train(dataset, root=None, device="cpu", quiet=None, **kwargs):
+        calls.append(dataset)
+        return train(dataset, root, epochs=1, limit=128, device=device, quiet=True)
+
+    monkeypatch.setattr(metric_classifier, "train_classifier", quick_train)
+    path = metric_classifier.classifier_path("digits", cache=tmp_path)
+    path.parent.mkdir(parents=True)
+    old = ConvClassifier(image_size=8)  # what the first recipe saved: no recipe_version in the file
+    tg.save({"model": old.state_dict(), "test_accuracy": 0.926, "image_size": 8}, path)
+    assert metric_classifier.RECIPES["digits"]["version"] > 1
+    model, accuracy = metric_classifier.load_classifier("digits", quiet=True, cache=tmp_path)
+    assert calls == ["digits"] and accuracy != 0.926
+    assert int(tg.load(path)["recipe_version"]) == metric_classifier.RECIPES["digits"]["version"]  # rewritten
+    metric_classifier.load_classifier("digits", quiet=True, cache=tmp_path)
+    assert calls == ["digits"]  # and read from then on
+    monkeypatch.setitem(metric_classifier.RECIPES, "digits", {**metric_classifier.RECIPES["digits"], "version": 99})
+    metric_classifier.load_classifier("digits", quiet=True, cache=tmp_path)
+    assert calls == ["digits", "digits"]  # a new recipe version: trained again
+
+
+def test_random_shift_moves_each_image_by_at_most_a_pixel(digits):
+    images = digits[0][:200]
+    tg.manual_seed(4)
+    shifted = metric_classifier.random_shift(tg.tensor(images, device="cpu")).numpy()
+    assert shifted.shape == images.shape
+    padded = np.pad(images, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    offsets = []
+    for image, moved in zip(padded, shifted):
+        matches = [(dy, dx) for dy in range(3) for dx in range(3) if np.array_equal(image[:, dy : dy + 8, dx : dx + 8], moved)]
+        assert matches, "not a shift by up to one pixel"
+        offsets.append(matches[0])
+    assert len(set(offsets)) == 9  # every offset is drawn, the identity among them
+    tg.manual_seed(4)
+    np.testing.assert_array_equal(metric_classifier.random_shift(images), shifted)  # the seeded global stream
+    assert metric_classifier.random_shift(images, 0) is images
+
+
+def test_recipe_lr_follows_the_recipe_cosine_and_holds_at_zero():
+    recipe = metric_classifier.RECIPES["digits"]
+    total = recipe["epochs"] * 12
+    assert metric_classifier.recipe_lr("digits", 0.01, 0, 12) == pytest.approx(0.01)
+    assert metric_classifier.recipe_lr("digits", 0.01, total // 2, 12) == pytest.approx(0.005)
+    assert metric_classifier.recipe_lr("digits", 0.01, total, 12) == pytest.approx(0.0, abs=1e-12)
+    assert metric_classifier.recipe_lr("digits", 0.01, 2 * total, 12) == pytest.approx(0.0, abs=1e-12)
+    assert metric_classifier.recipe_lr("mnist", 0.01, 123, 12) == 0.01  # MNIST's recipe: a constant rate
 
 
 def test_training_the_classifier_leaves_the_global_rng_alone():

@@ -62,17 +62,48 @@ def frechet_distance(features_a, features_b):
     return max(d2, 0.0)  # rounding can make identical sets a hair negative
 
 
-def classifier_features(classifier, images, batch_size=500):
-    """``classifier.features`` of images (N, C, H, W) in [0, 1], batch by batch: an (N, D) array."""
+def _eval_batches(classifier, fn, images, batch_size):
+    """``fn`` (a method of ``classifier``) on images (N, C, H, W), batch by batch in eval mode: one array."""
     data = _array(images)
     device = next(iter(classifier.parameters())).device
     was_training = classifier.training
     classifier.eval()
     with no_grad():
-        parts = [classifier.features(Tensor(data[i : i + batch_size], dtype=backend.float32, device=device))
+        parts = [fn(Tensor(data[i : i + batch_size], dtype=backend.float32, device=device))
                  for i in range(0, len(data), batch_size)]
     classifier.train(was_training)
     return cat(parts).array
+
+
+def classifier_features(classifier, images, batch_size=500):
+    """``classifier.features`` of images (N, C, H, W) in [0, 1], batch by batch: an (N, D) array."""
+    return _eval_batches(classifier, classifier.features, images, batch_size)
+
+
+def classifier_logits(classifier, images, batch_size=500):
+    """The class logits ``classifier(images)`` of images (N, C, H, W) in [0, 1]: an (N, num_classes) array."""
+    return _eval_batches(classifier, classifier, images, batch_size)
+
+
+def max_softmax(logits):
+    """Each row's largest softmax probability, (N,) float64 on the host, from logits (N, K).
+
+    max_k softmax(l)_k = 1 / sum_j exp(l_j - max l): between 1/K (no idea) and 1 (certain).
+    """
+    np = backend.xp_for("cpu")
+    l = backend.to_host(_array(logits)).astype("float64")
+    return 1.0 / np.exp(l - l.max(axis=1, keepdims=True)).sum(axis=1)
+
+
+def classifier_confidence(classifier, images):
+    """The mean max-softmax probability of the classifier on images (N, C, H, W) in [0, 1].
+
+    How sure the classifier is, on average, of the class it picks: close to its figure on real
+    test images for samples that look like real digits, near 1/num_classes for noise it cannot
+    place. A confident classifier is not a correct one, and a generator can score above the real
+    figure by drawing only the easiest digits: read it beside the real figure and the class counts.
+    """
+    return float(max_softmax(classifier_logits(classifier, images)).mean())
 
 
 def image_frechet(classifier, generated, test_images, train_images):
@@ -94,32 +125,35 @@ def class_histogram(classifier, images, num_classes=10):
     A sampler that covers every class evenly scores kl_uniform near 0; one stuck on a single
     class scores log(num_classes).
     """
+    return _histogram(classifier_logits(classifier, images), num_classes)
+
+
+def _histogram(logits, num_classes):
     np = backend.xp_for("cpu")
-    classifier.eval()
-    logits = classifier.head(_as_tensor(classifier_features(classifier, images)))
-    counts = np.bincount(backend.to_host(logits.array.argmax(axis=1)), minlength=num_classes)
+    counts = np.bincount(backend.to_host(_array(logits).argmax(axis=1)), minlength=num_classes)
     p = counts / max(counts.sum(), 1)
     seen = p > 0
     return {"counts": counts.tolist(), "kl_uniform": float((p[seen] * np.log(num_classes * p[seen])).sum())}
 
 
-def _as_tensor(array):
-    return Tensor.wrap(array)
-
-
 def image_quality(classifier, samples, test_images, train_images, num_classes=10):
     """All the classifier-based numbers of image samples (N, C, H, W) in [0, 1], in one flat dict.
 
-    ``image_frechet`` (fd, fd_floor, fd_ratio) and what ``class_histogram`` sees: class_counts,
+    ``image_frechet`` (fd, fd_floor, fd_ratio); what ``class_histogram`` sees: class_counts,
     classes_seen, min_class_fraction (a sampler that covers every class evenly scores
-    1 / num_classes) and class_kl_uniform.
+    1 / num_classes) and class_kl_uniform; and ``classifier_confidence``: ``confidence``, the mean
+    max-softmax probability on the samples, beside ``confidence_real``, the same on the real test
+    images (what samples as good as real digits score).
     """
     images = _array(samples)
-    hist = class_histogram(classifier, images, num_classes)
+    logits = classifier_logits(classifier, images)
+    hist = _histogram(logits, num_classes)
     counts = hist["counts"]
     return {**image_frechet(classifier, images, test_images, train_images), "class_counts": counts,
             "classes_seen": sum(c > 0 for c in counts), "min_class_fraction": min(counts) / max(1, sum(counts)),
-            "class_kl_uniform": hist["kl_uniform"]}
+            "class_kl_uniform": hist["kl_uniform"],
+            "confidence": float(max_softmax(logits).mean()),
+            "confidence_real": classifier_confidence(classifier, test_images)}
 
 
 def iwae_nll(model, images, k=5000, batch_size=100, labels=None, binarize_seed=0, chunk=None):
