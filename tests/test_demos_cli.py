@@ -54,7 +54,16 @@ def test_per_dataset_defaults_are_the_documented_ones():
         assert demo.parse([]).steps == 4000 and demo.parse(["--dataset", "mnist"]).steps == 6000
         assert demo.parse(["--quick"]).steps == 20 and demo.parse(["--quick", "--steps", "3"]).steps == 3
     classifier = load_script("demos/classifier.py")
-    assert classifier.parse([]).epochs == 30 and classifier.parse(["--dataset", "mnist"]).epochs == 3
+    assert (classifier.parse([]).epochs, classifier.parse([]).lr) == (60, 3e-3) and classifier.parse(["--dataset", "mnist"]).epochs == 3
+
+
+def test_vqvae_per_dataset_defaults_are_the_documented_ones():
+    vqvae = load_script("demos/vqvae.py")
+    args = vqvae.parse([])
+    assert (args.steps, args.num_codes, args.prior_steps, args.batch_size, args.lr) == (4000, 16, 1500, 128, 1e-3)
+    args = vqvae.parse(["--dataset", "mnist"])
+    assert (args.steps, args.num_codes, args.prior_steps) == (3000, 32, 3000)
+    assert vqvae.parse(["--quick"]).steps == 20 and vqvae.parse(["--quick"]).prior_steps == 20
 
 
 def imported_modules(path):

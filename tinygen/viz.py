@@ -252,3 +252,39 @@ def frame_rows(rows, path, row_titles=None, titles=None, lim=None, modes=None):
             if k == 0 and row_titles is not None:
                 ax.set_ylabel(row_titles[i])
     return _save(fig, path)
+
+
+# ---------------------------------------------------------------- vector fields (score models)
+def vector_fields(panels, path, lim=None, reference=None, titles=None):
+    """Side-by-side arrow plots of 2-D vector fields, e.g. a learned score at several noise levels.
+
+    ``panels``: a list of dicts with ``points`` (M, 2) and ``vectors`` (M, 2), and optionally
+    ``paths`` (S, K, 2): K trajectories of S steps drawn as lines from a dot (start) to a cross
+    (end). Arrows show direction only (unit length), coloured by log10 |vector|: a score's size
+    spans orders of magnitude across noise levels. ``reference`` (N, 2) data in grey behind.
+    """
+    np = backend.xp_for("cpu")
+    if titles is not None and len(titles) != len(panels):
+        raise ValueError(f"vector_fields: {len(panels)} panels but {len(titles)} titles")
+    fig = _figure(4.2 * len(panels), 4.4)
+    for k, panel in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), k + 1)
+        p, v = _check_points("vector_fields", panel["points"]), _check_points("vector_fields", panel["vectors"])
+        if reference is not None:
+            r = _check_points("vector_fields", reference)
+            ax.scatter(r[:, 0], r[:, 1], s=1.0, c="0.7", linewidths=0)
+        size = np.sqrt((v**2).sum(axis=1)) + 1e-12
+        ax.quiver(p[:, 0], p[:, 1], v[:, 0] / size, v[:, 1] / size, np.log10(size), cmap="viridis",
+                  angles="xy", pivot="mid", width=0.004)
+        if panel.get("paths") is not None:
+            tracks = _host(panel["paths"])  # (S, K, 2)
+            for j in range(tracks.shape[1]):
+                ax.plot(tracks[:, j, 0], tracks[:, j, 1], color="tab:red", linewidth=0.7, alpha=0.8)
+            ax.scatter(tracks[0, :, 0], tracks[0, :, 1], s=8, c="tab:red")
+            ax.scatter(tracks[-1, :, 0], tracks[-1, :, 1], s=18, c="black", marker="x")
+        _limits(ax, lim)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[k])
+    return _save(fig, path)
