@@ -1,6 +1,7 @@
 """tinygen against PyTorch (CPU) on whole training steps: the issue-7 benchmark.
 
-    python benchmarks/run.py                      # every workload, 7 rounds x 3 reps, 1 thread
+    python benchmarks/run.py                      # every workload, 7 rounds x 3 reps, at 1 thread and all cores
+    python benchmarks/run.py --threads 1          # one thread only
     python benchmarks/run.py --only 1,3           # the VAE and the DDPM UNet only
     python benchmarks/run.py --quick              # 1 round x 1 rep, memory over 3 steps: a smoke run
     python benchmarks/run.py --json runs/bench.json
@@ -20,9 +21,11 @@ Each framework runs in its own worker process (benchmarks/_timing.py says why), 
 number of BLAS/OpenMP threads; the parent alternates A B A B, and reports the median time of each
 and the median of the per-round ratios tinygen / PyTorch (< 1: tinygen is faster).
 
-Threads default to 1: on a shared 2-core machine two spinning OpenBLAS threads per framework
-fight the other jobs and each other for the cores and make the times meaningless; the issue asks
-for the same thread count in both, and --threads 2 is there for an idle machine.
+Threads: both frameworks always get the same count. The default, --threads 1,all, measures every
+workload twice, at one thread and at all the machine's cores, and ends with a table of both
+columns and each framework's speed-up from 1 to all (a user runs with the defaults, on all cores).
+On a busy shared machine the all-cores column fights the other jobs: read it on an idle one, or
+give --threads 1.
 """
 
 import argparse
@@ -536,48 +539,28 @@ def row(number, label, ours, theirs, ratio, target, unit):
             f"{fmt(ratio):>6s} {'<= ' + format(target, 'g'):>7s} {met:>4s}")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=7, help="A B rounds per workload (after 2 warm-up steps)")
-    parser.add_argument("--reps", type=int, default=3, help="steps timed per round (their median is the round's)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS/OpenMP threads for both frameworks (default 1: see the top of this file)")
-    parser.add_argument("--only", default="", help="comma-separated workload numbers, e.g. 1,3 (default: all)")
-    parser.add_argument("--memory-steps", type=int, default=50, help="training steps for the peak-memory runs")
-    parser.add_argument("--quick", action="store_true", help="1 round of 1 rep, memory over 3 steps: a smoke run")
-    parser.add_argument("--no-torch", action="store_true", help="time tinygen alone even if PyTorch is installed")
-    parser.add_argument("--json", metavar="PATH", help="also write every figure, the config and the machine as JSON")
-    parser.add_argument("--kernels", choices=["fast", "reading"], default="fast",
-                        help="tinygen's tier: the fast kernels (the default) or the reading path alone")
-    parser.add_argument("--worker", choices=["tinygen", "torch"], help=argparse.SUPPRESS)
-    parser.add_argument("--memory-of", help=argparse.SUPPRESS)
-    parser.add_argument("--steps", type=int, default=50, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.threads < 1:
-        parser.error(f"--threads must be >= 1, got {args.threads}")
-    if args.worker and args.memory_of:
-        return memory_worker(args.worker, args.memory_of, args.steps, args.threads)
-    if args.worker:
-        worker_setup()
-        return _timing.serve_framework(args.worker, args.threads, make_tinygen_case, make_torch_case)
-    os.environ["TINYGEN_FAST_KERNELS"] = "1" if args.kernels == "fast" else "0"  # the workers inherit it
-    if args.quick:
-        args.rounds, args.reps, args.memory_steps = 1, 1, 3
-    chosen = parse_only(args.only)
-    with_torch = _timing.torch_available() and not args.no_torch
-    report = {"config": {"kernels": args.kernels, "threads": args.threads, "rounds": args.rounds, "reps": args.reps, "quick": args.quick,
-                         "memory_steps": args.memory_steps, "workloads": chosen, "torch": with_torch},
-              "machine": machine_info(), "workloads": {}, "memory": {}}
-    if not with_torch:
-        print("note: PyTorch is not " + ("used (--no-torch)" if args.no_torch else "installed (pip install torch)")
-              + "; timing tinygen alone, no ratios")
+def thread_counts(text):
+    """--threads: a comma-separated list of counts, 'all' meaning every core of this machine."""
+    counts = []
+    for part in text.split(","):
+        part = part.strip()
+        count = (os.cpu_count() or 1) if part == "all" else (int(part) if part.isdigit() else 0)
+        if count < 1:
+            raise argparse.ArgumentTypeError(f"thread counts are whole numbers >= 1 or 'all', got {part!r}")
+        if count not in counts:
+            counts.append(count)
+    return counts
 
+
+def measure(args, threads, chosen, with_torch):
+    """Every chosen workload at ``threads`` threads per framework: prints its table, returns its figures."""
+    report = {"workloads": {}, "memory": {}}
     script = os.path.abspath(__file__)
-    workers = [_timing.Worker(script, "tinygen", args.threads)]
+    workers = [_timing.Worker(script, "tinygen", threads)]
     if with_torch:
-        workers.append(_timing.Worker(script, "torch", args.threads))
-    print(f"float32, tinygen's {args.kernels} tier, {args.threads} thread(s) each, {args.rounds} rounds x {args.reps} reps after 2 warm-up steps; "
-          f"ratio = median over rounds of tinygen / PyTorch in the same round")
+        workers.append(_timing.Worker(script, "torch", threads))
+    print(f"\nfloat32, tinygen's {args.kernels} tier, {threads} thread(s) each, {args.rounds} rounds x {args.reps} reps "
+          f"after 2 warm-up steps; ratio = median over rounds of tinygen / PyTorch in the same round")
     header = (f"{'#':>2} {'workload':24s} {'tinygen':>10s} {'torch':>10s} {'unit':>5s} "
               f"{'ratio':>6s} {'target':>7s} {'met?':>4s}")
     try:
@@ -585,7 +568,7 @@ def main():
         best = min(matmul)
         report["matmul"] = {"n": MATMUL_N, "ms": best, "gflops": 2 * MATMUL_N**3 / best / 1e6}
         print(f"numpy float32 matmul {MATMUL_N}x{MATMUL_N}: {report['matmul']['gflops']:.1f} GFLOP/s "
-              f"(best of 5, {args.threads} thread(s))")
+              f"(best of 5, {threads} thread(s))")
         print(header)
         print("-" * len(header))
         for number in chosen:
@@ -612,9 +595,9 @@ def main():
         for number in [n for n in MEMORY_WORKLOADS if n in chosen] or list(MEMORY_WORKLOADS):
             name = WORKLOADS[number][0]
             entry = {"steps": args.memory_steps, "target": MEMORY_TARGET,
-                     "tinygen": measure_memory("tinygen", name, args.memory_steps, args.threads)}
+                     "tinygen": measure_memory("tinygen", name, args.memory_steps, threads)}
             if with_torch:
-                entry["torch"] = measure_memory("torch", name, args.memory_steps, args.threads)
+                entry["torch"] = measure_memory("torch", name, args.memory_steps, threads)
                 entry["ratio"] = entry["tinygen"]["increase_mb"] / max(entry["torch"]["increase_mb"], 1e-9)
                 entry["met"] = entry["ratio"] <= MEMORY_TARGET
             report["memory"][name] = entry
@@ -639,6 +622,68 @@ def main():
         print(f"VAE step: {flops / 1e6:.0f} MFLOP in matrix products (3 x forward) -> "
               f"{report['vae_matmul']['tinygen_gflops']:.1f} GFLOP/s in tinygen = "
               f"{100 * report['vae_matmul']['fraction_of_numpy_matmul']:.0f}% of numpy's matmul rate")
+    return report
+
+
+def both_columns(runs):
+    """The closing table: each workload's ratio at every thread count, and each framework's speed-up
+    from the fewest threads to the most (time at the fewest / time at the most)."""
+    counts = sorted(runs)
+    if len(counts) < 2:
+        return {}
+    low, high = counts[0], counts[-1]
+    print(f"\nratios tinygen / PyTorch by threads per framework, and speed-up from {low} to {high} thread(s)")
+    print(f"{'workload':24s} " + " ".join(f"{f'{t} thr':>8s}" for t in counts) + f" {'tinygen x':>10s} {'torch x':>8s}")
+    scaling = {}
+    for name in runs[low]["workloads"]:
+        entries = [runs[t]["workloads"].get(name, {}) for t in counts]
+        ratios = " ".join(f"{e['ratio']:8.2f}" if "ratio" in e else f"{'-':>8s}" for e in entries)
+        first, last = entries[0], entries[-1]
+        scaling[name] = {fw: first[fw] / last[fw] for fw in ("tinygen", "torch") if fw in first and fw in last}
+        speed = " ".join(f"{scaling[name][fw]:{w}.2f}" if fw in scaling[name] else f"{'-':>{w}s}"
+                         for fw, w in (("tinygen", 10), ("torch", 8)))
+        print(f"{name:24s} {ratios} {speed}")
+    return {"from": low, "to": high, "speedup": scaling}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=7, help="A B rounds per workload (after 2 warm-up steps)")
+    parser.add_argument("--reps", type=int, default=3, help="steps timed per round (their median is the round's)")
+    parser.add_argument("--threads", type=thread_counts, default="1,all",
+                        help="BLAS/OpenMP threads for both frameworks, a comma-separated list; 'all' is every core "
+                             f"(here {os.cpu_count()}); default 1,all: both columns")
+    parser.add_argument("--only", default="", help="comma-separated workload numbers, e.g. 1,3 (default: all)")
+    parser.add_argument("--memory-steps", type=int, default=50, help="training steps for the peak-memory runs")
+    parser.add_argument("--quick", action="store_true", help="1 round of 1 rep, memory over 3 steps: a smoke run")
+    parser.add_argument("--no-torch", action="store_true", help="time tinygen alone even if PyTorch is installed")
+    parser.add_argument("--json", metavar="PATH", help="also write every figure, the config and the machine as JSON")
+    parser.add_argument("--kernels", choices=["fast", "reading"], default="fast",
+                        help="tinygen's tier: the fast kernels (the default) or the reading path alone")
+    parser.add_argument("--worker", choices=["tinygen", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--memory-of", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, default=50, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:  # a worker process gets exactly one count
+        if args.memory_of:
+            return memory_worker(args.worker, args.memory_of, args.steps, args.threads[0])
+        worker_setup()
+        return _timing.serve_framework(args.worker, args.threads[0], make_tinygen_case, make_torch_case)
+    os.environ["TINYGEN_FAST_KERNELS"] = "1" if args.kernels == "fast" else "0"  # the workers inherit it
+    if args.quick:
+        args.rounds, args.reps, args.memory_steps = 1, 1, 3
+    chosen = parse_only(args.only)
+    with_torch = _timing.torch_available() and not args.no_torch
+    report = {"config": {"kernels": args.kernels, "threads": args.threads, "rounds": args.rounds, "reps": args.reps,
+                         "quick": args.quick, "memory_steps": args.memory_steps, "workloads": chosen,
+                         "torch": with_torch},
+              "machine": machine_info(), "runs": {}}
+    if not with_torch:
+        print("note: PyTorch is not " + ("used (--no-torch)" if args.no_torch else "installed (pip install torch)")
+              + "; timing tinygen alone, no ratios")
+    for threads in args.threads:
+        report["runs"][str(threads)] = measure(args, threads, chosen, with_torch)
+    report["scaling"] = both_columns({int(t): run for t, run in report["runs"].items()})
     report["machine"]["load_average_end"] = os.getloadavg()
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

@@ -35,10 +35,12 @@ def positive(x):
 @pytest.mark.slow
 def test_quick_run_writes_every_figure(tmp_path):
     path = tmp_path / "bench.json"
-    out = run_script("--quick", "--only", "1,5,6", "--json", str(path))
-    report = json.loads(path.read_text())
-    with_torch = report["config"]["torch"]
-    assert report["config"]["threads"] == 1 and report["config"]["workloads"] == [1, 5, 6]
+    out = run_script("--quick", "--only", "1,5,6", "--threads", "1", "--json", str(path))
+    whole = json.loads(path.read_text())
+    with_torch = whole["config"]["torch"]
+    assert whole["config"]["threads"] == [1] and whole["config"]["workloads"] == [1, 5, 6]
+    assert list(whole["runs"]) == ["1"] and whole["scaling"] == {}  # one column: no speed-up to report
+    report = {**whole, **whole["runs"]["1"]}
     assert report["config"]["memory_steps"] == 3
     assert report["machine"]["cpu"] and report["machine"]["numpy"] == np.__version__
     assert positive(report["matmul"]["gflops"])
@@ -61,11 +63,32 @@ def test_quick_run_writes_every_figure(tmp_path):
 @pytest.mark.slow
 def test_without_torch_it_times_tinygen_alone(tmp_path):
     path = tmp_path / "bench.json"
-    out = run_script("--quick", "--only", "5", "--no-torch", "--json", str(path))
+    out = run_script("--quick", "--only", "5", "--no-torch", "--threads", "1,2", "--json", str(path))
     report = json.loads(path.read_text())
-    entry = report["workloads"]["per-op"]
+    assert list(report["runs"]) == ["1", "2"]
+    entry = report["runs"]["2"]["workloads"]["per-op"]
+    assert report["scaling"]["speedup"]["per-op"]["tinygen"] == pytest.approx(
+        report["runs"]["1"]["workloads"]["per-op"]["tinygen"] / entry["tinygen"])
     assert positive(entry["tinygen"]) and "torch" not in entry and "ratio" not in entry
     assert "tinygen alone" in out
+
+
+def test_thread_counts_read_all_as_every_core():
+    run = load_run()
+    assert run.thread_counts("1,all") == ([1, os.cpu_count()] if os.cpu_count() > 1 else [1])
+    assert run.thread_counts("2,2,1") == [2, 1]
+    for bad in ("0", "two", "1,-3", ""):
+        with pytest.raises(Exception, match="thread counts"):
+            run.thread_counts(bad)
+
+
+def test_both_columns_gives_each_frameworks_speedup():
+    run = load_run()
+    runs = {1: {"workloads": {"vae": {"tinygen": 10.0, "torch": 8.0, "ratio": 1.25}}},
+            4: {"workloads": {"vae": {"tinygen": 5.0, "torch": 2.0, "ratio": 2.5}}}}
+    scaling = run.both_columns(runs)
+    assert scaling == {"from": 1, "to": 4, "speedup": {"vae": {"tinygen": 2.0, "torch": 4.0}}}
+    assert run.both_columns({1: runs[1]}) == {}
 
 
 def test_bad_workload_number_is_refused():
