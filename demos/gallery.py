@@ -44,9 +44,17 @@ RUNS = {
     "ddpm-moons": (["demos/ddpm.py", "--dataset", "moons"], ["swd", "floor", "ratio"]),
     "ddpm": (["demos/ddpm.py"], ["classes_seen", "min_class_fraction", "fd", "fd_floor"]),
     "ddpm-mnist": (["demos/ddpm.py", "--dataset", "mnist"], ["classes_seen", "min_class_fraction", "fd", "fd_floor"]),
+    "vqvae": (["demos/vqvae.py"], ["test_recon", "test_perplexity", "dead_codes", "prior_test_nll",
+                                   "categorical_prior_test_nll", "fd", "categorical_fd", "fd_floor", "classes_seen"]),
+    "flow": (["demos/flow.py"], ["test_nll", "swd", "floor", "ratio"]),
+    "score": (["demos/score.py"], ["swd", "floor", "ratio"]),
+    "score-digits": (["demos/score.py", "--dataset", "digits"], ["classes_seen", "min_class_fraction", "fd", "fd_floor"]),
+    "vqvae-mnist": (["demos/vqvae.py", "--dataset", "mnist"],
+                    ["test_recon", "test_perplexity", "dead_codes", "prior_test_nll", "fd", "fd_floor", "classes_seen"]),
 }
 # runs too long for the default (each only with --only): why, in a line
-LONG_RUNS = {"ddpm-mnist": "3,000 UNet steps on 28x28 MNIST, ~1.1 h on one core; needs the MNIST files"}
+LONG_RUNS = {"ddpm-mnist": "3,000 UNet steps on 28x28 MNIST, ~1.1 h on one core; needs the MNIST files",
+             "vqvae-mnist": "3,000 VQ-VAE steps on 28x28 MNIST, ~25 min on one busy core; needs the MNIST files"}
 DEFAULT_RUNS = [name for name in RUNS if name not in LONG_RUNS]
 
 
@@ -91,6 +99,13 @@ IMAGES = {
     "ddpm_digits_guided.png": (["ddpm"], as_is("ddpm", "guided.png")),
     "ddpm_mnist_guided.png": (["ddpm-mnist"], as_is("ddpm-mnist", "guided.png")),
     "ddpm_mnist_reverse.png": (["ddpm-mnist"], as_is("ddpm-mnist", "reverse.png")),
+    "vqvae_priors.png": (["vqvae"], as_is("vqvae", "priors.png")),
+    "flow_moons_layers.png": (["flow"], as_is("flow", "layers.png")),
+    "flow_moons_density.png": (["flow"], as_is("flow", "density.png")),
+    "score_ring8_field.png": (["score"], as_is("score", "score_field.png")),
+    "score_digits_samples.png": (["score-digits"], as_is("score-digits", "samples.png")),
+    "vqvae_mnist_reconstructions.png": (["vqvae-mnist"], as_is("vqvae-mnist", "reconstructions.png")),
+    "vqvae_mnist_samples.png": (["vqvae-mnist"], as_is("vqvae-mnist", "samples.png")),
 }
 
 
@@ -175,9 +190,12 @@ def parse(argv):
     unknown = [r for r in args.only if r not in RUNS]
     if unknown:
         p.error(f"--only: unknown runs {unknown}; expected some of {list(RUNS)}")
-    scratch = pathlib.Path(tempfile.mkdtemp(prefix="tinygen-gallery-")) if args.quick else None
-    args.out = args.out or str(scratch / "runs" if args.quick else ROOT / "runs" / "gallery")
-    args.gallery = args.gallery or str(scratch / "gallery" if args.quick else ROOT / "docs" / "gallery")
+    if args.quick:  # a temporary folder only when no --out is given (it is kept: the images are in it)
+        base = pathlib.Path(args.out) if args.out else pathlib.Path(tempfile.mkdtemp(prefix="tinygen-gallery-"))
+        args.out = args.out or str(base / "runs")
+        args.gallery = args.gallery or str(base / "gallery")
+    args.out = args.out or str(ROOT / "runs" / "gallery")
+    args.gallery = args.gallery or str(ROOT / "docs" / "gallery")
     if args.quick and pathlib.Path(args.gallery).resolve() == (ROOT / "docs" / "gallery").resolve():
         p.error("--quick never overwrites docs/gallery/: give another --gallery")
     return args
