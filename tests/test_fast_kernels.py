@@ -184,6 +184,23 @@ def test_fast_silu_equals_the_reading_path(shape, seed):
     assert_same_function(reading_activation.silu.reading, tg.fast.activation.silu, [x], rtol=1e-9, atol=1e-12, seed=seed)
 
 
+@given(st.lists(st.integers(1, 4), min_size=0, max_size=3), st.integers(0, 2**16),
+       st.sampled_from([0.0, 0.01, 0.2, 0.5, 1.0, -0.3, 1.5]))
+def test_fast_leaky_relu_equals_the_reading_path(shape, seed, slope):
+    x = np.random.default_rng(seed).standard_normal(shape) * 4
+    fast = lambda x: tg.fast.activation.leaky_relu(x, slope)  # noqa: E731
+    assert_same_function(lambda x: reading_activation.leaky_relu.reading(x, slope), fast, [x], rtol=0, atol=0, seed=seed)
+
+
+def test_fast_leaky_relu_forward_is_bit_identical_in_float32_with_zeros_and_nans():
+    x = np.array([-3.5, -0.0, 0.0, 2.25, np.nan, -1e38, 3e38, 1e-40, -1e-40], dtype="float32")
+    for slope in (0.0, 0.2, 1.0):
+        ours = tg.fast.activation.leaky_relu(tg.tensor(x, device="cpu"), slope).numpy()
+        theirs = reading_activation.leaky_relu.reading(tg.tensor(x, device="cpu"), slope).numpy()
+        assert ours.dtype == theirs.dtype == np.float32
+        np.testing.assert_array_equal(ours.view("uint32"), theirs.view("uint32"))
+
+
 @pytest.mark.parametrize("shape", [(5, 3), (2, 4, 3), (3,)])
 @pytest.mark.parametrize("with_bias", [True, False])
 def test_fast_affine_equals_the_reading_path(shape, with_bias):
@@ -251,6 +268,7 @@ EQUALITY_TESTS = {
     "tinygen.ops.conv.convolve_transpose": test_fast_convolve_transpose_equals_the_reading_path,
     "tinygen.nn.norm.normalize_groups": test_fast_group_norm_equals_the_reading_path,
     "tinygen.ops.activation.silu": test_fast_silu_equals_the_reading_path,
+    "tinygen.ops.activation.leaky_relu": test_fast_leaky_relu_equals_the_reading_path,
     "tinygen.ops.linalg.affine": test_fast_affine_equals_the_reading_path,
     "tinygen.optim.adam.adam_step": test_fast_adam_equals_the_reading_path,
 }

@@ -8,6 +8,7 @@ does it); ``tg.use_fast_kernels(False)`` or ``TINYGEN_FAST_KERNELS=0`` sets them
     channels-last conv^T       ops.conv.convolve_transpose        conv.py
     one-op GroupNorm           nn.norm.normalize_groups           norm.py
     one-op SiLU                ops.activation.silu                activation.py
+    max-form LeakyReLU         ops.activation.leaky_relu          activation.py
     one-op dense layer         ops.linalg.affine                  linalg.py
     blocked in-place Adam      optim.adam.adam_step               adam.py
 

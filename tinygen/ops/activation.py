@@ -84,6 +84,7 @@ def relu(x):
     return ReLU.apply(x)
 
 
+@kernels.replaceable
 def leaky_relu(x, negative_slope=0.01):
     """x where x > 0, else negative_slope * x."""
     return LeakyReLU.apply(x, slope=float(negative_slope))
