@@ -14,8 +14,9 @@ Writes to --out: density.png (2-D: the flow's density over the plane, log scale)
 (2-D: test points after each coupling layer, from the data to the Gaussian), samples.png and
 samples.npy (points (N, 2) in data units, or images (N, 1, 8, 8) in [0, 1]), loss.png,
 metrics.json (the test NLL: 2-D in nats per point, in data units; digits in bits per dimension
-of the 17-level pixels, with the dequantised nats; 2-D also the sliced Wasserstein distance
-beside its floor) and checkpoint.npz.
+of the 17-level pixels, with the dequantised nats, and the metric classifier's Frechet distance,
+classes and confidence of the samples; 2-D also the sliced Wasserstein distance beside its
+floor) and checkpoint.npz.
 """
 
 import math
@@ -296,6 +297,9 @@ def main(argv=None):
         result.update({"test_nll_nats": nats, "test_bits_per_dim": bpd, "train_bits_per_dim": train_bpd,
                        "validation_bits_per_dim": best["bits"], "best_step": best["step"], "dequantised_levels": LEVELS})
         viz.save_image_grid(samples[:100], out / "samples.png", nrow=10)
+        if not args.quick:  # what the metric classifier sees, as for every image model (a --quick run has 16 samples)
+            train_x, test_x = (load_dataset(args.dataset, split, root=args.data_root)[0] for split in ("train", "test"))
+            result.update(common.image_quality(args, samples, train_x, test_x))
         if history["validation"]:
             steps_seen, bits = zip(*history["validation"])
             viz.plot_functions(list(steps_seen), {"held-out images": list(bits)}, out / "validation.png", xlabel="step",

@@ -23,7 +23,7 @@ from tinygen import optim, viz
 from tinygen.data import DataLoader, get_toy2d, load_dataset
 from tinygen.data.transforms import from_symmetric, to_symmetric
 from tinygen.metrics import mode_coverage
-from tinygen.models.gan import LOSSES, DCDiscriminator, DCGenerator, GANTrainer, MLPDiscriminator, MLPGenerator
+from tinygen.models.gan import LOSSES, DCDiscriminator, DCGenerator, GANTrainer, MLPDiscriminator, MLPGenerator, dcgan_init_
 from tinygen.progress import progress
 
 TOY = ["ring8", "grid25", "moons", "swissroll", "checkerboard", "spiral"]
@@ -40,7 +40,8 @@ IMAGE_DEFAULTS = dict(steps=3000, batch_size=64, lr=2e-4, loss="nonsaturating", 
 SNAPSHOTS = 6  # pictures of the fixed-noise samples during training: step 1, then 1/5, ... of the schedule
 LOG_EVERY = 100  # final_d_loss and final_g_loss average the last this many steps
 # the options that shape the run: --resume refuses another value for any of them (common.resume_state)
-SHAPE = ("loss", "pack", "minibatch_std", "spectral_norm", "n_critic", "lr_decay", "gp_weight", "hidden", "latent_dim")
+SHAPE = ("loss", "pack", "minibatch_std", "spectral_norm", "d_batch_norm", "n_critic", "lr_decay", "gp_weight", "hidden",
+         "latent_dim")
 
 
 def by_kind(name):
@@ -60,6 +61,9 @@ def parse(argv=None):
     parser.add_argument("--minibatch-std", action=argparse.BooleanOptionalAction, default=None,
                         help="give D the batch's std as a feature (default: on for 2-D data, off for images)")
     parser.add_argument("--spectral-norm", action="store_true", help="spectrally normalise D's layers")
+    parser.add_argument("--d-batch-norm", action=argparse.BooleanOptionalAction, default=None,
+                        help="images: BatchNorm in D after its second convolution, as DCGAN does (default: on, "
+                             "off with --loss wgan-gp, whose per-sample gradient penalty it would break)")
     parser.add_argument("--n-critic", type=common.positive_int, default=None,
                         help="D steps per G step (default 5 for 2-D data and wgan-gp, 1 for images)")
     parser.add_argument("--lr-decay", type=common.unit_interval, default=None,
@@ -81,6 +85,11 @@ def parse(argv=None):
     args.depth = defaults["depth"]
     if args.n_critic is None:
         args.n_critic = 5 if args.loss == "wgan-gp" else defaults["n_critic"]
+    if args.d_batch_norm is None:
+        args.d_batch_norm = args.dataset in IMAGES and args.loss != "wgan-gp"
+    if args.d_batch_norm and (args.dataset not in IMAGES or args.loss == "wgan-gp"):
+        parser.error("--d-batch-norm: only for image data, and not with --loss wgan-gp (the gradient penalty "
+                     "differentiates D per sample, which BatchNorm's batch statistics mix)")
     if quick_steps:
         args.steps = 30
     common.fill_schedule_steps(args, defaults["steps"])
@@ -96,7 +105,10 @@ def build(args, image_size=None, scale=1.0):
         D = MLPDiscriminator(2, args.hidden, args.depth, scale=scale, **tricks)
     else:
         G = DCGenerator(args.latent_dim, image_size, width=args.hidden)
-        D = DCDiscriminator(image_size, width=args.hidden, **tricks)
+        D = DCDiscriminator(image_size, width=args.hidden, batch_norm=args.d_batch_norm, **tricks)
+        # DCGAN's N(0, 0.02) init: with it and D's BatchNorm the MNIST run stopped stalling (docs/results.md)
+        G.apply(dcgan_init_)
+        D.apply(dcgan_init_)
     return G.to(args.device), D.to(args.device)
 
 

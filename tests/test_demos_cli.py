@@ -85,3 +85,15 @@ def test_scripts_stand_alone(folder):
         assert not imported_modules(path) & (siblings | {"demos", "benchmarks"}), \
             f"{folder}/{path.name} imports another script: share through the package or the folder's shared module"
         assert "sys.path" not in path.read_text(), f"{folder}/{path.name} edits sys.path"
+
+
+def test_gan_demo_puts_batch_norm_in_d_for_images_but_never_with_a_gradient_penalty():
+    gan = load_script("demos/gan.py")
+    assert gan.parse(["--dataset", "digits"]).d_batch_norm is True
+    assert gan.parse(["--dataset", "digits", "--loss", "wgan-gp"]).d_batch_norm is False
+    assert gan.parse(["--dataset", "digits", "--no-d-batch-norm"]).d_batch_norm is False
+    assert gan.parse([]).d_batch_norm is False  # 2-D data: MLPs, no BatchNorm
+    for bad in (["--dataset", "digits", "--loss", "wgan-gp", "--d-batch-norm"], ["--d-batch-norm"]):
+        with pytest.raises(SystemExit) as stop:
+            gan.parse(bad)
+        assert stop.value.code == 2

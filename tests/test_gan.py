@@ -19,6 +19,7 @@ from tinygen.models.gan import (
     SpectralNorm,
     discriminator_loss,
     generator_loss,
+    dcgan_init_,
     gradient_penalty,
 )
 
@@ -215,3 +216,30 @@ def test_discriminator_step_does_not_touch_the_generator():
                          loss="wgan-gp")
     trainer.discriminator_step(tg.randn(4, 2))
     assert all(p.grad is None for p in G.parameters())
+
+
+# ---------------------------------------------------------------- DCGAN's recipe: BatchNorm in D, N(0, 0.02) init
+def test_dc_discriminator_batch_norm_sits_after_the_second_convolution_only():
+    plain, normed = DCDiscriminator(image_size=8, width=4), DCDiscriminator(image_size=8, width=4, batch_norm=True)
+    kinds = [type(m).__name__ for m in normed.net]
+    assert "BatchNorm2d" not in [type(m).__name__ for m in plain.net]
+    assert kinds.index("BatchNorm2d") == [i for i, k in enumerate(kinds) if k == "Conv2d"][1] + 1
+    assert normed(tg.randn(6, 1, 8, 8)).shape == (6, 1)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        DCDiscriminator(image_size=10)
+
+
+def test_dcgan_init_draws_small_weights_zero_biases_and_unit_scales():
+    tg.manual_seed(0)
+    G = DCGenerator(latent_dim=16, image_size=28, width=32).apply(dcgan_init_)
+    D = DCDiscriminator(image_size=28, width=32, batch_norm=True).apply(dcgan_init_)
+    for m in list(G.modules()) + list(D.modules()):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            w = m.weight.detach().numpy()
+            assert abs(w.std() - 0.02) < 0.004 and abs(w.mean()) < 0.004, type(m).__name__
+            assert not m.bias.detach().numpy().any()
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            scale = m.weight.detach().numpy()
+            assert abs(scale.mean() - 1.0) < 0.01 and 0.01 < scale.std() < 0.03
+            assert not m.bias.detach().numpy().any()
+

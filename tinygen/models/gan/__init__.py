@@ -7,6 +7,6 @@
 """
 
 from .losses import LOSSES, discriminator_loss, generator_loss, gradient_penalty
-from .networks import DCDiscriminator, DCGenerator, MLPDiscriminator, MLPGenerator
+from .networks import DCDiscriminator, DCGenerator, MLPDiscriminator, MLPGenerator, dcgan_init_
 from .tricks import MinibatchStd, Pack, SpectralNorm
 from .trainer import GANTrainer

@@ -2,8 +2,9 @@
 
 Generators map noise z ~ N(0, I) to data; discriminators map data to one logit per input
 (per *pack* of inputs when packing). The discriminators take the mode-collapse fixes of
-``tricks.py`` as switches: ``pack``, ``minibatch_std``, ``spectral_norm``. They use no
-BatchNorm: it mixes the samples of a batch, which breaks the per-sample gradient penalty.
+``tricks.py`` as switches: ``pack``, ``minibatch_std``, ``spectral_norm``. BatchNorm in a
+discriminator is a switch too (``DCDiscriminator(batch_norm=True)``, DCGAN's recipe): it mixes the
+samples of a batch, which breaks the per-sample gradient penalty, so a WGAN-GP critic goes without.
 """
 
 from ... import nn
@@ -89,13 +90,17 @@ class DCGenerator(nn.Module):
 class DCDiscriminator(nn.Module):
     """images (B, C, S, S) -> logits (B / pack, 1): two stride-2 convolutions, then a dense layer.
 
-    LeakyReLU(0.2) after each convolution and no BatchNorm (see the module docstring); S must be
-    a multiple of 4. ``pack``, ``minibatch_std`` and ``spectral_norm`` switch on the
-    mode-collapse fixes of tricks.py, as in MLPDiscriminator.
+    LeakyReLU(0.2) after each convolution; ``batch_norm=True`` puts a BatchNorm after the second
+    (DCGAN's recipe: every layer but the first; never with a gradient penalty, see the module
+    docstring). S must be a multiple of 4. ``pack``, ``minibatch_std`` and ``spectral_norm``
+    switch on the mode-collapse fixes of tricks.py, as in MLPDiscriminator.
     """
 
-    def __init__(self, image_size=28, channels=1, width=32, pack=1, minibatch_std=False, spectral_norm=False):
+    def __init__(self, image_size=28, channels=1, width=32, pack=1, minibatch_std=False, spectral_norm=False,
+                 batch_norm=False):
         super().__init__()
+        if image_size % 4:
+            raise ValueError(f"DCDiscriminator: image_size must be a multiple of 4, got {image_size}")
         s = image_size // 4
         self.pack = pack
         layers = [
@@ -103,6 +108,7 @@ class DCDiscriminator(nn.Module):
             _maybe_sn(nn.Conv2d(channels * pack, width, 4, stride=2, padding=1), spectral_norm),
             nn.LeakyReLU(0.2),                                                              # (B/m, w, S/2, S/2)
             _maybe_sn(nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), spectral_norm),
+            *([nn.BatchNorm2d(2 * width)] if batch_norm else []),
             nn.LeakyReLU(0.2),                                                              # (B/m, 2w, S/4, S/4)
         ]
         features = 2 * width
@@ -114,3 +120,19 @@ class DCDiscriminator(nn.Module):
 
     def forward(self, x):
         return self.net(x)
+
+
+def dcgan_init_(module):
+    """DCGAN's initialisation (Radford et al., 2016), for ``model.apply(dcgan_init_)``: conv and dense
+    weights from N(0, 0.02), biases 0, BatchNorm scales from N(1, 0.02) and shifts 0.
+
+    Smaller than the default (Kaiming-uniform, fan-in scaled) init for these layers: the nets start
+    close to linear and the two players start evenly matched.
+    """
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
