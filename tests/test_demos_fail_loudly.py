@@ -103,7 +103,11 @@ def test_a_diverging_run_stops_at_that_step_and_writes_no_result(name, tmp_path)
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_finite_losses_over_non_finite_optimiser_state_are_caught_before_any_result(tmp_path):
     # a DCGAN at lr 1e9: the losses stay finite (1e30) while Adam's second moments overflow to inf
+    # (without D's BatchNorm, whose running variance would overflow first: caught the same way)
     with pytest.raises(common.Diverged, match=r"exp_avg_sq holds NaN or inf"):
+        DEMOS["gan"].main(FAST + ["--dataset", "digits", "--no-d-batch-norm", "--lr", "1e9", "--steps", "10",
+                                  "--out", str(tmp_path)])
+    with pytest.raises(common.Diverged, match=r"running_var holds NaN or inf"):
         DEMOS["gan"].main(FAST + ["--dataset", "digits", "--lr", "1e9", "--steps", "10", "--out", str(tmp_path)])
     assert list(tmp_path.iterdir()) == []
 
