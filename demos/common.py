@@ -41,7 +41,7 @@ import time
 
 import tinygen as tg
 from tinygen import metrics, optim
-from tinygen.data import ChecksumError, DatasetNotFoundError, IDXError
+from tinygen.data import ChecksumError, DatasetNotFoundError, IDXError, get_toy2d
 from tinygen.models.classifier import load_classifier, train_classifier
 from tinygen.progress import progress
 
@@ -218,6 +218,14 @@ def parse_args(parser, argv=None):
     if problem:
         parser.error(f"--out {args.out}: {problem}")
     return args
+
+
+def quick_settings(args, settings):
+    """--quick: each option in ``settings`` (a dict) takes the smoke run's value, unless the command
+    line named it (args.given): ``--quick --steps 50`` is a quick run of 50 steps."""
+    for name, value in settings.items():
+        if name not in args.given:
+            setattr(args, name, value)
 
 
 def out_problem(out):
@@ -514,6 +522,25 @@ class LossLog:
         self.first += len(rows)
 
 
+class ToyStream:
+    """Fresh points from a 2-D toy every step (infinite data), divided by ``scale`` (std about 1):
+    the networks then work with O(1) numbers whatever the toy's size; ``to_data`` undoes it.
+
+    ``scale`` comes from a fixed reference set, the same every run; the points from tinygen's CPU
+    generator, which is seeded and saved in checkpoints, so a resumed run draws the same points.
+    """
+
+    def __init__(self, dataset, batch_size, device):
+        self.sampler, self.batch_size, self.device = get_toy2d(dataset), batch_size, device
+        self.scale = float(self.sampler(20000, seed=1234).std())
+
+    def next(self):
+        return self.sampler.sample(self.batch_size, device=self.device) / self.scale
+
+    def to_data(self, x):
+        return x * self.scale
+
+
 class Batches:
     """A DataLoader's batches, epoch after epoch without end, from any point of the stream.
 
@@ -554,10 +581,8 @@ def fit(model, args, loader, parts_fn, state=None, desc="training", checkpoints=
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     history, step, seconds = {"loss": [], "recon": [], "kl": []}, 0, 0.0
     if state is not None:
-        restore(state, {"model": model, "optimizer": optimizer})
-        set_lr([optimizer], args.lr)
-        history, step, seconds = state["history"], state["step"], state["seconds"]
-        check_progress(step, args.steps, "--steps", checkpoint_path(args.out))
+        trained = {"model": model, "optimizer": optimizer}
+        step, history, seconds = resume_from(state, trained, [optimizer], args, args.out)
     log = LossLog(args, history, ("loss", "recon", "kl"), step)
     batches = Batches(loader, start=step)
     began = time.perf_counter()
@@ -609,6 +634,18 @@ def restore(state, trained):
     for name, obj in trained.items():
         obj.load_state_dict(state[name])
     tg.backend.set_rng_state(state["rng"])
+
+
+def resume_from(state, trained, optimizers, args, out):
+    """Continue a run from its resume_state ``state``: (step, history, seconds) where it stopped.
+
+    Loads ``trained`` (restore), gives ``optimizers`` this command line's --lr (set_lr) and stops
+    when --steps asks for no more than is done (check_progress).
+    """
+    restore(state, trained)
+    set_lr(optimizers, args.lr)
+    check_progress(state["step"], args.steps, "--steps", checkpoint_path(out))
+    return state["step"], state["history"], state["seconds"]
 
 
 def summary(metrics):

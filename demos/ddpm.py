@@ -19,7 +19,7 @@ import common
 
 import tinygen as tg
 from tinygen import metrics, optim, viz
-from tinygen.data import DataLoader, from_symmetric, get_toy2d, load_dataset, to_symmetric
+from tinygen.data import DataLoader, from_symmetric, load_dataset, to_symmetric
 from tinygen.models.ddpm import GaussianDiffusion, cosine_alphas_cumprod, linear_beta_schedule
 from tinygen.models.denoisers import MLPDenoiser
 from tinygen.models.unet import UNet
@@ -85,27 +85,18 @@ def parse(argv=None):
     if args.num_samples is None:
         args.num_samples = 1000 if args.dataset in TOYS else 100
     if args.quick:  # a smoke run: a few steps, a short chain, few samples (unless the command line says otherwise)
-        quick = {"steps": 20, "timesteps": 50, "sample_steps": 5, "num_samples": 200 if args.dataset in TOYS else 16}
-        for name, value in quick.items():
-            if name not in args.given:
-                setattr(args, name, value)
+        common.quick_settings(args, {"steps": 20, "timesteps": 50, "sample_steps": 5,
+                                     "num_samples": 200 if args.dataset in TOYS else 16})
     common.fill_schedule_steps(args, defaults["steps"])
     return args
 
 
 # ---------------------------------------------------------------- data
-class ToyBatches:
-    """Fresh points from a 2-D toy every step (infinite data), divided by ``scale`` (std about 1)."""
-
-    def __init__(self, dataset, batch_size, device):
-        self.sampler, self.batch_size, self.device = get_toy2d(dataset), batch_size, device
-        self.scale = float(self.sampler(20000, seed=1234).std())  # a fixed reference set: the same every run
+class ToyBatches(common.ToyStream):
+    """common.ToyStream's points as (x, None) batches: no labels, as the image batches' (x, y) have."""
 
     def next(self):
-        return self.sampler.sample(self.batch_size, device=self.device) / self.scale, None  # tg's CPU generator
-
-    def to_data(self, x):
-        return x * self.scale
+        return super().next(), None
 
 
 class ImageBatches:
@@ -199,10 +190,7 @@ def main(argv=None):
     run_config = common.run_config(args, SHAPE)
     state = common.resume_state(args, out, run_config)
     if state is not None:
-        common.restore(state, trained)
-        common.set_lr([optimizer], args.lr)
-        step, history, seconds = state["step"], state["history"], state["seconds"]
-        common.check_progress(step, args.steps, "--steps", common.checkpoint_path(out))
+        step, history, seconds = common.resume_from(state, trained, [optimizer], args, out)
         if not toy:
             data.stream.taken = state["batches"]
     # the rate's schedule is a function of the step alone: rebuilt, not loaded (a new --lr scales it)

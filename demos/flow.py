@@ -26,7 +26,7 @@ import common
 
 import tinygen as tg
 from tinygen import metrics, nn, optim, viz
-from tinygen.data import DataLoader, get_toy2d, load_dataset
+from tinygen.data import DataLoader, load_dataset
 from tinygen.models.flow import RealNVP, alternating_masks, bits_per_dim, checkerboard_masks
 from tinygen.progress import progress
 
@@ -82,31 +82,21 @@ def parse(argv=None):
     if args.num_samples is None:
         args.num_samples = 1000 if args.dataset in TOYS else 100
     if args.quick:  # a smoke run: a few steps, few samples (unless the command line says otherwise)
-        quick = {"steps": 20, "num_samples": 200 if args.dataset in TOYS else 16}
-        for name, value in quick.items():
-            if name not in args.given:
-                setattr(args, name, value)
+        common.quick_settings(args, {"steps": 20, "num_samples": 200 if args.dataset in TOYS else 16})
     common.fill_schedule_steps(args, defaults["steps"])
     return args
 
 
 # ---------------------------------------------------------------- data
-class ToyData:
-    """Fresh points from a 2-D toy every step, divided by ``scale`` (std about 1); a fixed test set.
+class ToyData(common.ToyStream):
+    """common.ToyStream's points, and a fixed test set in the same units.
 
     The flow sees x / scale, so log p(x) = log p_flow(x / scale) - 2 log(scale): ``to_data_nats``."""
 
     def __init__(self, dataset, batch_size, device, quick):
-        self.sampler, self.batch_size, self.device = get_toy2d(dataset), batch_size, device
-        self.scale = float(self.sampler(20000, seed=1234).std())
+        super().__init__(dataset, batch_size, device)
         self.test = self.sampler.sample(1000 if quick else TEST_POINTS, seed=2024, device=device) / self.scale
         self.dim = 2
-
-    def next(self):
-        return self.sampler.sample(self.batch_size, device=self.device) / self.scale
-
-    def to_data(self, x):
-        return x * self.scale
 
     def to_data_nats(self, nll):
         """-log p in the flow's units -> -log p of the data itself (the Jacobian of x -> x / scale)."""
@@ -228,10 +218,7 @@ def main(argv=None):
     run_config = common.run_config(args, SHAPE)
     state = common.resume_state(args, out, run_config)
     if state is not None:
-        common.restore(state, trained)
-        common.set_lr([optimizer], args.lr)
-        step, history, seconds = state["step"], state["history"], state["seconds"]
-        common.check_progress(step, args.steps, "--steps", common.checkpoint_path(out))
+        step, history, seconds = common.resume_from(state, trained, [optimizer], args, out)
         if not toy:
             data.stream.taken = state["batches"]
             best = state["best"]

@@ -192,10 +192,7 @@ def main(argv=None):
     config = common.run_config(args, SHAPE)
     state = common.resume_state(args, out, config)
     if state is not None:
-        common.restore(state, trained)
-        common.set_lr([opt_g, opt_d], args.lr)
-        start, history, seconds = state["step"], state["history"], state["seconds"]
-        common.check_progress(start, args.steps, "--steps", common.checkpoint_path(out))
+        start, history, seconds = common.resume_from(state, trained, [opt_g, opt_d], args, out)
         snapshots, snapshot_steps = list(state["snapshots"]), list(state["snapshot_steps"])
         fixed_noise = tg.tensor(state["fixed_noise"], device=args.device)
         if stream is not None:

@@ -25,7 +25,7 @@ import common
 
 import tinygen as tg
 from tinygen import metrics, optim, viz
-from tinygen.data import DataLoader, from_symmetric, get_toy2d, load_dataset, to_symmetric
+from tinygen.data import DataLoader, from_symmetric, load_dataset, to_symmetric
 from tinygen.models.denoisers import MLPDenoiser
 from tinygen.models.score import NoiseConditionalScore
 from tinygen.models.unet import UNet
@@ -94,29 +94,13 @@ def parse(argv=None):
     if args.levels < 2:
         parser.error(f"--levels: expected at least 2, got {args.levels}")
     if args.quick:  # a smoke run: a few steps, a short chain, few samples (unless the command line says otherwise)
-        quick = {"steps": 20, "levels": 4, "langevin_steps": 3, "num_samples": 200 if args.dataset in TOYS else 16}
-        for name, value in quick.items():
-            if name not in args.given:
-                setattr(args, name, value)
+        common.quick_settings(args, {"steps": 20, "levels": 4, "langevin_steps": 3,
+                                     "num_samples": 200 if args.dataset in TOYS else 16})
     common.fill_schedule_steps(args, defaults["steps"])
     return args
 
 
 # ---------------------------------------------------------------- data
-class ToyBatches:
-    """Fresh points from a 2-D toy every step (infinite data), divided by ``scale`` (std about 1)."""
-
-    def __init__(self, dataset, batch_size, device):
-        self.sampler, self.batch_size, self.device = get_toy2d(dataset), batch_size, device
-        self.scale = float(self.sampler(20000, seed=1234).std())  # a fixed reference set: the same every run
-
-    def next(self):
-        return self.sampler.sample(self.batch_size, device=self.device) / self.scale  # tg's CPU generator
-
-    def to_data(self, x):
-        return x * self.scale
-
-
 class ImageBatches:
     """Shuffled images in [-1, 1], epoch after epoch; ``stream.taken`` counts the batches (saved)."""
 
@@ -204,7 +188,7 @@ def main(argv=None):
     args = parse(argv)
     out = common.start_run(args)
     toy = args.dataset in TOYS
-    data = ToyBatches(args.dataset, args.batch_size, args.device) if toy else \
+    data = common.ToyStream(args.dataset, args.batch_size, args.device) if toy else \
         ImageBatches(args.dataset, args.batch_size, args.device, args.data_root, args.quick, args.seed)
     config = model_config(args, data)
     model = make_model(config).to(args.device)
@@ -218,10 +202,7 @@ def main(argv=None):
     run_config = common.run_config(args, SHAPE)
     state = common.resume_state(args, out, run_config)
     if state is not None:
-        common.restore(state, trained)
-        common.set_lr([optimizer], args.lr)
-        step, history, seconds = state["step"], state["history"], state["seconds"]
-        common.check_progress(step, args.steps, "--steps", common.checkpoint_path(out))
+        step, history, seconds = common.resume_from(state, trained, [optimizer], args, out)
         if not toy:
             data.stream.taken = state["batches"]
     # the rate's schedule is a function of the step alone: rebuilt, not loaded

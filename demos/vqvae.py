@@ -180,10 +180,8 @@ def main(argv=None):
     config = common.run_config(args, SHAPE)
     state = common.resume_state(args, out, config)  # another value of a SHAPE option stops here
     if state is not None:
-        common.restore(state, {"model": model, "optimizer": optimizer})
-        common.set_lr([optimizer], args.lr)
-        step, history, seconds = state["step"], state["history"], state["seconds"]
-        common.check_progress(step, args.steps, "--steps", common.checkpoint_path(out))
+        trained = {"model": model, "optimizer": optimizer}
+        step, history, seconds = common.resume_from(state, trained, [optimizer], args, out)
     began = time.perf_counter()
 
     def write(at):
@@ -227,7 +225,7 @@ def main(argv=None):
         nll = {"ar": -float(prior.log_prob(test_codes).mean()),
                "categorical": -float(categorical.log_prob(test_codes).mean())}
     result.update({"prior_test_nll": nll["ar"], "categorical_prior_test_nll": nll["categorical"],
-                   "uniform_prior_nll": model.num_positions * float(np.log(args.num_codes)),
+                   "uniform_prior_nll": model.num_positions * math.log(args.num_codes),
                    "test_neg_elbo": result["test_recon"] + nll["ar"]})
 
     n = min(args.num_samples, len(train_x))

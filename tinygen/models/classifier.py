@@ -45,15 +45,13 @@ def random_shift(x, max_shift=1):
     if not max_shift:
         return x
     xp, k = backend.array_module(data), max_shift
-    h, w = data.shape[-2:]
-    offsets = backend.generator(backend.device_of(data)).integers(0, 2 * k + 1, size=(2, len(data)))  # (2, B) in 0..2k
-    offsets = backend.to_host(offsets)
-    padded = xp.pad(data, ((0, 0), (0, 0), (k, k), (k, k)))  # (B, C, H + 2k, W + 2k)
-    out = xp.empty_like(data)
-    for dy in range(2 * k + 1):  # (2k + 1)^2 slices, each for the images with that offset
-        for dx in range(2 * k + 1):
-            pick = xp.asarray(((offsets[0] == dy) & (offsets[1] == dx)).nonzero()[0])
-            out[pick] = padded[pick, :, dy : dy + h, dx : dx + w]
+    b, h, w = len(data), *data.shape[-2:]
+    dy, dx = backend.generator(backend.device_of(data)).integers(0, 2 * k + 1, size=(2, b))  # each image's, 0..2k
+    padded = xp.pad(data, ((0, 0), (0, 0), (k, k), (k, k))).transpose(0, 2, 3, 1)  # (B, H + 2k, W + 2k, C)
+    rows = (dy[:, None] + xp.arange(h))[:, :, None]  # (B, H, 1): the rows image b reads, from its own offset
+    cols = (dx[:, None] + xp.arange(w))[:, None, :]  # (B, 1, W)
+    out = padded[xp.arange(b)[:, None, None], rows, cols]  # (B, H, W, C): one gather, on the data's device
+    out = xp.ascontiguousarray(out.transpose(0, 3, 1, 2))
     return Tensor.wrap(out) if isinstance(x, Tensor) else out
 
 
