@@ -4,11 +4,15 @@
     python demos/flow.py --dataset ring8           # any 2-D toy: moons, swissroll, checkerboard, ring8, grid25
     python demos/flow.py --dataset digits          # 8x8 digits, dequantised: test NLL in bits per dimension
     python demos/flow.py --layers 4                # a shallower flow: see how much each coupling layer does
+    python demos/flow.py --dataset grid25 --coupling affine   # RealNVP's own layers: the 25 modes smear
 
-An invertible stack of ActNorm and affine coupling layers maps data x to z = f(x); the
+An invertible stack of ActNorm and coupling layers maps data x to z = f(x); the
 change-of-variables formula log p(x) = log N(f(x); 0, I) + log |det df/dx| gives the exact
 likelihood, and the coupling layers' triangular Jacobians make the determinant a sum
-(tinygen/models/flow.py). Sampling runs the layers backwards from z ~ N(0, I).
+(tinygen/models/flow.py). Sampling runs the layers backwards from z ~ N(0, I). A coupling
+either scales and shifts half of the features (--coupling affine, RealNVP's, the default on
+digits) or bends them with monotone rational-quadratic splines of --bins bins (--coupling spline,
+Neural Spline Flows', the default on the 2-D toys, whose sharp separate modes affine layers smear).
 
 Writes to --out: density.png (2-D: the flow's density over the plane, log scale), layers.png
 (2-D: test points after each coupling layer, from the data to the Gaussian), samples.png and
@@ -27,22 +31,25 @@ import common
 import tinygen as tg
 from tinygen import metrics, nn, optim, viz
 from tinygen.data import DataLoader, load_dataset
-from tinygen.models.flow import RealNVP, alternating_masks, bits_per_dim, checkerboard_masks
+from tinygen.models.flow import (AffineCoupling, RationalQuadraticCoupling, RealNVP, alternating_masks, bits_per_dim,
+                                 checkerboard_masks)
 from tinygen.progress import progress
 
 TOYS = ("moons", "ring8", "grid25", "swissroll", "checkerboard")
 IMAGES = ("digits",)
+COUPLINGS = (AffineCoupling, RationalQuadraticCoupling)  # the layers the layers figure shows the data after
 LEVELS = 17  # the digits' pixels take the values k / 16, k = 0..16
 VALIDATION = 300  # digits: training images held out to choose when to stop (of 1,500)
-# per kind of data: steps, batch size, learning rate, coupling layers, hidden units, gradient clip
+# per kind of data: steps, batch size, learning rate, coupling layers, hidden units, gradient clip, the kind of
+# coupling and the spline's bins (the 2-D toys' sharp modes need splines; digits keep RealNVP's affine couplings)
 DEFAULTS = {
-    "toy": dict(steps=6000, batch_size=512, lr=1e-3, layers=12, hidden=64, clip=10.0),
-    "image": dict(steps=3000, batch_size=128, lr=1e-3, layers=8, hidden=256, clip=10.0),
+    "toy": dict(steps=6000, batch_size=512, lr=1e-3, layers=8, hidden=64, clip=10.0, coupling="spline", bins=12),
+    "image": dict(steps=3000, batch_size=128, lr=1e-3, layers=8, hidden=256, clip=10.0, coupling="affine", bins=12),
 }
 KINDS = {"toy": "2-D toys", "image": "digits"}
 TEST_POINTS = 10_000  # fresh 2-D test points (a fixed seed): the test NLL's sampling error is ~0.01 nat
 # the options that shape the run: --resume refuses another value for any of them (common.resume_state)
-SHAPE = ("layers", "hidden", "depth", "clip")
+SHAPE = ("layers", "hidden", "depth", "clip", "coupling", "bins")
 
 
 def kind_of(dataset):
@@ -60,8 +67,13 @@ def parse(argv=None):
     parser = common.make_parser("flow", __doc__.split("\n")[0], TOYS + IMAGES, "moons",
                                 batch_size=by_kind("batch_size"), lr=by_kind("lr"), steps=by_kind("steps"))
     help_of = lambda name: common.per_dataset(by_kind(name))  # noqa: E731
+    parser.add_argument("--coupling", choices=("affine", "spline"), default=None,
+                        help="each coupling layer's map of the free features: affine (scale and shift) or spline "
+                             f"(a monotone rational-quadratic spline) (default: {help_of('coupling')})")
+    parser.add_argument("--bins", type=common.positive_int, default=None,
+                        help=f"--coupling spline: the spline's bins (default: {help_of('bins')})")
     parser.add_argument("--layers", type=common.positive_int, default=None,
-                        help=f"affine coupling layers, each after an ActNorm (default: {help_of('layers')})")
+                        help=f"coupling layers, each after an ActNorm (default: {help_of('layers')})")
     parser.add_argument("--hidden", type=common.positive_int, default=None,
                         help=f"width of each coupling layer's MLP (default: {help_of('hidden')})")
     parser.add_argument("--depth", type=common.positive_int, default=2, help="hidden layers of each coupling's MLP")
@@ -76,7 +88,7 @@ def parse(argv=None):
     common.add_schedule_steps(parser, by_kind("steps"))  # the length of the rate's cosine decay to a hundredth
     args = common.parse_args(parser, argv)
     defaults = DEFAULTS[kind_of(args.dataset)]
-    for name in ("steps", "batch_size", "lr", "layers", "hidden", "clip"):
+    for name in ("steps", "batch_size", "lr", "layers", "hidden", "clip", "coupling", "bins"):
         if getattr(args, name) is None:
             setattr(args, name, defaults[name])
     if args.num_samples is None:
@@ -151,11 +163,10 @@ class DigitData:
 
 def make_flow(args, dim, image_shape=None):
     """The RealNVP of the command line: alternating masks for points, checkerboards (and a logit) for images."""
+    layers = dict(layers=args.layers, hidden=args.hidden, depth=args.depth, coupling=args.coupling, bins=args.bins)
     if image_shape is None:
-        return RealNVP(dim, layers=args.layers, hidden=args.hidden, depth=args.depth,
-                       masks=alternating_masks(dim, args.layers))
-    return RealNVP(dim, layers=args.layers, hidden=args.hidden, depth=args.depth,
-                   masks=checkerboard_masks(image_shape[-2], image_shape[-1], args.layers), logit=0.05)
+        return RealNVP(dim, masks=alternating_masks(dim, args.layers), **layers)
+    return RealNVP(dim, masks=checkerboard_masks(image_shape[-2], image_shape[-1], args.layers), logit=0.05, **layers)
 
 
 
@@ -183,7 +194,7 @@ def digit_nll(flow, images, draws=8, seed=0):
 def layers_figure(flow, data, path, frames=7):
     """The test points after the coupling layers, data first and the Gaussian code last (each panel its own scale)."""
     points = flow.trajectory(data.test[:2000])
-    couplings = [k + 1 for k, step in enumerate(flow.steps) if type(step).__name__ == "AffineCoupling"]
+    couplings = [k + 1 for k, step in enumerate(flow.steps) if isinstance(step, COUPLINGS)]
     chosen = sorted({couplings[round(j * (len(couplings) - 1) / (frames - 2))] for j in range(frames - 1)})
     shown = [data.to_data(points[0])] + [points[k] for k in chosen]
     titles = ["data"] + [f"after coupling {couplings.index(k) + 1}" for k in chosen]

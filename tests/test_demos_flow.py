@@ -57,6 +57,18 @@ def test_dequantisation_fills_each_cell():
 
 def test_defaults():
     args = flow.parse([])
-    assert (args.dataset, args.steps, args.batch_size, args.layers, args.hidden) == ("moons", 6000, 512, 12, 64)
+    assert (args.dataset, args.steps, args.batch_size, args.layers, args.hidden) == ("moons", 6000, 512, 8, 64)
+    assert (args.coupling, args.bins) == ("spline", 12)  # the toys' sharp modes need splines
     args = flow.parse(["--dataset", "digits"])
     assert (args.steps, args.batch_size, args.layers, args.hidden, args.num_samples) == (3000, 128, 8, 256, 100)
+    assert args.coupling == "affine"
+    assert flow.parse(["--dataset", "digits", "--coupling", "spline", "--bins", "4"]).bins == 4
+
+
+def test_affine_couplings_on_a_toy_and_resume_refuses_another_coupling(tmp_path):
+    args = ["--quick", "--quiet", "--dataset", "ring8", "--layers", "2", "--steps", "3", "--out", str(tmp_path)]
+    metrics = flow.main(args + ["--coupling", "affine"])
+    assert math.isfinite(metrics["test_nll"]) and (tmp_path / "layers.png").stat().st_size > 0
+    assert json.loads((tmp_path / "metrics.json").read_text())["config"]["coupling"] == "affine"
+    with pytest.raises(flow.common.UserError, match="--coupling was affine in the checkpoint"):
+        flow.main(args + ["--resume"])  # the default on ring8 is spline: another flow, not the same run

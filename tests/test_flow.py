@@ -15,6 +15,7 @@ from tinygen.models.flow import (
     ActNorm,
     AffineCoupling,
     LogitTransform,
+    RationalQuadraticCoupling,
     RealNVP,
     alternating_masks,
     bits_per_dim,
@@ -46,35 +47,44 @@ def jacobian_by_finite_differences(fn, x, eps=1e-6):
     return np.stack(columns, axis=2)
 
 
+BOUND = 2.0  # the test splines act on [-2, 2]: normal inputs fall inside and outside
+
+
 def layers(dim, seed):
     """One of each layer over ``dim`` features, parameters drawn at random."""
     mask = alternating_masks(dim, 2)[seed % 2]
     return {"actnorm": randomized(ActNorm(dim), seed),
             "coupling": randomized(AffineCoupling(mask, hidden=8, depth=2), seed),
+            "spline": randomized(RationalQuadraticCoupling(mask, bins=5, bound=BOUND, hidden=8, depth=2), seed),
             "logit": LogitTransform(0.05).double()}
+
+
+LAYERS = ["actnorm", "coupling", "spline", "logit"]
 
 
 def inputs_for(name, dim, seed):
     rng = np.random.default_rng(seed + 100)
     if name == "logit":
         return rng.uniform(0.02, 0.98, size=(3, dim))  # its domain: [0, 1]
+    if name == "spline":
+        return rng.normal(scale=1.5, size=(6, dim))  # about one in five outside [-2, 2], where it is the identity
     return rng.normal(size=(3, dim))
 
 
 @settings(max_examples=15)
-@given(dim=st.integers(2, 5), seed=st.integers(0, 1000), name=st.sampled_from(["actnorm", "coupling", "logit"]))
+@given(dim=st.integers(2, 5), seed=st.integers(0, 1000), name=st.sampled_from(LAYERS))
 def test_each_layer_is_inverted_by_its_inverse(dim, seed, name):
     layer = layers(dim, seed)[name]
     x = inputs_for(name, dim, seed)
     with tg.no_grad():
         y, _ = layer(tg.tensor(x))
         np.testing.assert_allclose(layer.inverse(y).numpy(), x, rtol=1e-9, atol=1e-10)
-        z = tg.tensor(np.random.default_rng(seed).normal(size=(3, dim)) if name != "logit" else y.numpy())
+        z = tg.tensor(np.random.default_rng(seed).normal(size=x.shape) if name != "logit" else y.numpy())
         np.testing.assert_allclose(layer(layer.inverse(z))[0].numpy(), z.numpy(), rtol=1e-9, atol=1e-9)
 
 
 @settings(max_examples=15)
-@given(dim=st.integers(2, 5), seed=st.integers(0, 1000), name=st.sampled_from(["actnorm", "coupling", "logit"]))
+@given(dim=st.integers(2, 5), seed=st.integers(0, 1000), name=st.sampled_from(LAYERS))
 def test_each_layers_log_det_is_the_brute_force_determinant(dim, seed, name):
     layer = layers(dim, seed)[name]
     x = inputs_for(name, dim, seed)
@@ -86,8 +96,9 @@ def test_each_layers_log_det_is_the_brute_force_determinant(dim, seed, name):
     np.testing.assert_allclose(logdet.numpy(), brute, rtol=1e-6, atol=1e-6)
 
 
-def test_the_coupling_jacobian_is_triangular_with_the_kept_features_untouched():
-    layer = randomized(AffineCoupling([1.0, 0.0, 1.0, 0.0], hidden=8), seed=3)
+@pytest.mark.parametrize("coupling", [AffineCoupling, RationalQuadraticCoupling])
+def test_the_coupling_jacobian_is_triangular_with_the_kept_features_untouched(coupling):
+    layer = randomized(coupling([1.0, 0.0, 1.0, 0.0], hidden=8), seed=3)
     x = np.random.default_rng(0).normal(size=(2, 4))
     with tg.no_grad():
         jac = jacobian_by_finite_differences(lambda v: layer(v)[0], x)
@@ -106,6 +117,51 @@ def test_a_new_coupling_layer_is_the_identity():
     np.testing.assert_array_equal(logdet.detach().numpy(), 0.0)
 
 
+@pytest.mark.parametrize("dtype, tol", [(tg.float32, 1e-6), (tg.float64, 1e-14)])
+def test_a_new_spline_coupling_layer_is_the_identity(dtype, tol):
+    # a zero MLP output: equal bins, and inner slopes min_derivative + softplus(0 + shift) = 1, not log 2
+    layer = RationalQuadraticCoupling([1.0, 0.0], bins=6, bound=3.0, hidden=16).to(dtype=dtype)
+    x = tg.randn(200, 2, dtype=dtype) * 2.0
+    y, logdet = layer(x)
+    assert y.dtype == dtype and logdet.dtype == dtype
+    np.testing.assert_allclose(y.detach().numpy(), x.numpy(), rtol=0, atol=tol)  # rounding only
+    np.testing.assert_allclose(logdet.detach().numpy(), 0.0, atol=tol)
+
+
+def test_the_spline_spans_its_interval_with_floored_bins_and_slope_one_at_the_ends():
+    layer = randomized(RationalQuadraticCoupling([1.0, 0.0], bins=4, bound=3.0, hidden=8,
+                                                 min_bin=0.01, min_derivative=0.02), seed=0, spread=10.0)
+    with tg.no_grad():
+        xs, ys, d = (v.numpy() for v in layer.spline(tg.tensor(np.random.default_rng(1).normal(size=(50, 2)))))
+    for knots in (xs, ys):
+        assert (knots[..., 0] == -3.0).all() and (knots[..., -1] == 3.0).all()  # exactly: outside, the identity
+        assert (np.diff(knots, axis=-1) >= 0.01 * 6.0 * (1 - 1e-9)).all()  # extreme logits, still min_bin of 6
+    assert (d[..., 0] == 1.0).all() and (d[..., -1] == 1.0).all()
+    assert (d >= 0.02).all()
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 1000), knot=st.integers(0, 5))
+def test_the_spline_on_its_knots_and_ends_hits_the_output_knots_with_their_slopes_and_inverts(seed, knot):
+    # the free feature exactly on a knot (0 and 5 are -bound and bound): the bin lookups' edge cases
+    layer = layers(2, seed)["spline"]
+    free = 1 - seed % 2  # the feature layers() leaves free
+    x = np.random.default_rng(seed).normal(size=(4, 2))
+    with tg.no_grad():
+        xs, ys, d = (v.numpy()[:, free, knot] for v in layer.spline(tg.tensor(x)))  # set by the kept feature
+        on_input_knot, on_output_knot = x.copy(), x.copy()
+        on_input_knot[:, free], on_output_knot[:, free] = xs, ys
+        y, logdet = layer(tg.tensor(on_input_knot))
+        np.testing.assert_allclose(y.numpy()[:, free], ys, rtol=1e-12, atol=1e-12)  # knot k goes to knot k
+        # with the slope d_k there, from either bin (the brute-force determinant at the other points is
+        # test_each_layers_log_det_is_the_brute_force_determinant's; at a knot g'' jumps, so central
+        # differences lose their accuracy)
+        np.testing.assert_allclose(logdet.numpy(), np.log(d), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(layer.inverse(y).numpy(), on_input_knot, rtol=1e-9, atol=1e-10)
+        back = layer.inverse(tg.tensor(on_output_knot)).numpy()
+        np.testing.assert_allclose(back[:, free], xs, rtol=1e-9, atol=1e-10)
+
+
 def test_actnorm_starts_from_the_first_batch_and_keeps_that_start():
     layer = ActNorm(3)
     x = tg.randn(500, 3) * tg.tensor([2.0, 0.5, 3.0]) + tg.tensor([1.0, -2.0, 0.0])
@@ -122,8 +178,9 @@ def test_actnorm_starts_from_the_first_batch_and_keeps_that_start():
     np.testing.assert_array_equal(fresh.bias.detach().numpy(), first)
 
 
-def test_the_flow_density_integrates_to_one_over_the_plane():
-    flow = RealNVP(2, layers=4, hidden=16)
+@pytest.mark.parametrize("coupling", ["affine", "spline"])
+def test_the_flow_density_integrates_to_one_over_the_plane(coupling):
+    flow = RealNVP(2, layers=4, hidden=16, coupling=coupling, bins=6, bound=2.5)
     with tg.no_grad():
         flow(tg.randn(256, 2) * 0.7 + 0.3)  # ActNorm's start
         for p in flow.parameters():  # then a random warp of the plane
@@ -138,8 +195,9 @@ def test_the_flow_density_integrates_to_one_over_the_plane():
     assert mass == pytest.approx(1.0, abs=2e-3)
 
 
-def test_whole_flow_inverts_and_samples_have_its_dtype():
-    flow = RealNVP(4, layers=6, hidden=16, logit=None)
+@pytest.mark.parametrize("coupling", ["affine", "spline"])
+def test_whole_flow_inverts_and_samples_have_its_dtype(coupling):
+    flow = RealNVP(4, layers=6, hidden=16, logit=None, coupling=coupling)
     flow(tg.randn(64, 4))
     flow.eval()
     x = tg.randn(10, 4)
@@ -176,6 +234,10 @@ def test_masks():
     np.testing.assert_array_equal(board, [[1, 0, 1, 0, 1, 0], [0, 1, 0, 1, 0, 1]])
     with pytest.raises(ValueError, match="every mask needs 3 entries"):
         RealNVP(3, masks=[[1.0, 0.0]])
+    with pytest.raises(ValueError, match="coupling must be 'affine' or 'spline'"):
+        RealNVP(2, coupling="neural")
+    kinds = {type(step).__name__ for step in RealNVP(2, layers=2, coupling="spline").steps}
+    assert kinds == {"ActNorm", "RationalQuadraticCoupling"}
 
 
 def test_bits_per_dim():
@@ -184,10 +246,11 @@ def test_bits_per_dim():
     assert bits_per_dim(64 * math.log(2.0), 64, 2) == pytest.approx(2.0)
 
 
-def test_a_short_training_run_lowers_the_test_nll():
+@pytest.mark.parametrize("coupling", ["affine", "spline"])
+def test_a_short_training_run_lowers_the_test_nll(coupling):
     toy = get_toy2d("moons")
     test = toy.sample(2000, seed=5)
-    flow = RealNVP(2, layers=6, hidden=32)
+    flow = RealNVP(2, layers=6, hidden=32, coupling=coupling)
     optimizer = optim.Adam(flow.parameters(), lr=3e-3)
 
     def test_nll():
@@ -209,7 +272,7 @@ def test_a_short_training_run_lowers_the_test_nll():
 
 
 @settings(max_examples=10)
-@given(dim=st.integers(2, 4), seed=st.integers(0, 1000), name=st.sampled_from(["actnorm", "coupling", "logit"]))
+@given(dim=st.integers(2, 4), seed=st.integers(0, 1000), name=st.sampled_from(LAYERS))
 def test_each_layers_gradients_match_finite_differences(dim, seed, name):
     # y and log det, with respect to the input and every parameter, in float64 (the ops the layers are built of)
     layer = layers(dim, seed)[name]
