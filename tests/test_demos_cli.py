@@ -87,6 +87,18 @@ def test_scripts_stand_alone(folder):
         assert "sys.path" not in path.read_text(), f"{folder}/{path.name} edits sys.path"
 
 
+def test_gan_demo_refines_the_mnist_generator_by_default_and_refuses_it_for_2d_data():
+    gan = load_script("demos/gan.py")
+    assert gan.parse(["--dataset", "mnist"]).refine is True
+    assert gan.parse(["--dataset", "digits"]).refine is False
+    assert gan.parse(["--dataset", "digits", "--refine"]).refine is True
+    assert gan.parse(["--dataset", "mnist", "--no-refine"]).refine is False
+    assert gan.parse([]).refine is False  # 2-D data: an MLP generator
+    with pytest.raises(SystemExit) as stop:
+        gan.parse(["--refine"])
+    assert stop.value.code == 2
+
+
 def test_gan_demo_puts_batch_norm_in_d_for_images_but_never_with_a_gradient_penalty():
     gan = load_script("demos/gan.py")
     assert gan.parse(["--dataset", "digits"]).d_batch_norm is True

@@ -60,6 +60,7 @@ CASES = {
     "gan-grid25": ("gan", [], "--steps", 10, 20),
     "gan-grid25-decaying": ("gan", ["--schedule-steps", "20"], "--steps", 10, 20),  # the rates fall from step 15
     "gan-digits": ("gan", ["--dataset", "digits"], "--steps", 10, 20),  # 4 batches an epoch: epochs 2 to 5
+    "gan-digits-refined": ("gan", ["--dataset", "digits", "--refine"], "--steps", 10, 20),  # MNIST's generator
     "ddpm-moons": ("ddpm", ["--dataset", "moons", "--schedule-steps", "20"], "--steps", 10, 20),  # cosine lr inside
     "ddpm-digits": ("ddpm", [], "--steps", 10, 20),
     "vae": ("vae", ["--iwae-k", "2"], "--steps", 3, 8),  # 4 batches an epoch: stops mid-epoch

@@ -183,6 +183,16 @@ def test_network_shapes():
     assert images.shape == (6, 1, 8, 8) and images.detach().numpy().min() >= -1 and D(images).shape == (3, 1)
 
 
+def test_refining_generator_adds_a_same_size_convolution_before_each_upsampling():
+    plain, refined = DCGenerator(latent_dim=4, image_size=28, width=4), DCGenerator(latent_dim=4, image_size=28, width=4, refine=True)
+    convs = [m for m in refined.net if type(m).__name__ == "Conv2d"]
+    assert [(c.weight.shape, c.stride, c.padding) for c in convs] == [((8, 8, 3, 3), (1, 1), (1, 1)),
+                                                                         ((4, 4, 3, 3), (1, 1), (1, 1))]
+    extra = sum(p.numel() for p in refined.parameters()) - sum(p.numel() for p in plain.parameters())
+    assert extra == (8 * 8 * 9 + 8) + 2 * 8 + (4 * 4 * 9 + 4) + 2 * 4  # two convs and their BatchNorms
+    assert refined(tg.randn(3, 4)).shape == (3, 1, 28, 28)
+
+
 def test_mlp_scale_works_in_units_of_the_data():
     # G makes unit-sized points times `scale`; D divides its input by `scale`: same weights, same logits
     tg.manual_seed(0)

@@ -68,18 +68,29 @@ class DCGenerator(nn.Module):
     A dense layer makes a (2w, S/4, S/4) map; two stride-2 transposed convolutions double it twice.
     BatchNorm after each hidden layer (DCGAN's recipe; safe here, as the gradient penalty only
     differentiates D) and a tanh at the end, matching data scaled to [-1, 1].
+
+    ``refine=True`` adds a 3x3 stride-1 convolution (BatchNorm, ReLU) at S/4 and at S/2, before
+    each upsampling, as TensorFlow's DCGAN tutorial has at 7x7: every pixel of the next map then
+    sees a wider neighbourhood, where strokes are joined. On MNIST it lowered the Frechet distance
+    at 3,000 steps from 116 to 95 and evened the classes (docs/results.md).
     """
 
-    def __init__(self, latent_dim=32, image_size=28, channels=1, width=32):
+    def __init__(self, latent_dim=32, image_size=28, channels=1, width=32, refine=False):
         super().__init__()
         if image_size % 4:
             raise ValueError(f"DCGenerator: image_size must be a multiple of 4, got {image_size}")
         self.latent_dim, s = latent_dim, image_size // 4
+
+        def refining(c):  # (B, c, H, W) -> (B, c, H, W)
+            return [nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU()] if refine else []
+
         self.net = nn.Sequential(
             nn.Linear(latent_dim, 2 * width * s * s), nn.BatchNorm1d(2 * width * s * s), nn.ReLU(),
             nn.Unflatten(1, (2 * width, s, s)),                                     # (B, 2w, S/4, S/4)
+            *refining(2 * width),
             nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1),           # (B, w, S/2, S/2)
             nn.BatchNorm2d(width), nn.ReLU(),
+            *refining(width),
             nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1), nn.Tanh(),  # (B, C, S, S)
         )
 
