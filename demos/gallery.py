@@ -50,11 +50,14 @@ RUNS = {
     "flow-grid25": (["demos/flow.py", "--dataset", "grid25"], ["test_nll", "true_nll", "swd", "floor", "ratio"]),
     "score": (["demos/score.py"], ["swd", "floor", "ratio"]),
     "score-digits": (["demos/score.py", "--dataset", "digits"], ["classes_seen", "min_class_fraction", "fd", "fd_floor"]),
+    "gan-mnist": (["demos/gan.py", "--dataset", "mnist"], ["fd", "fd_floor", "min_class_fraction", "confidence",
+                                                            "confidence_real"]),
     "vqvae-mnist": (["demos/vqvae.py", "--dataset", "mnist"],
                     ["test_recon", "test_perplexity", "dead_codes", "prior_test_nll", "fd", "fd_floor", "classes_seen"]),
 }
 # runs too long for the default (each only with --only): why, in a line
 LONG_RUNS = {"ddpm-mnist": "3,000 UNet steps on 28x28 MNIST, ~1.1 h on one core; needs the MNIST files",
+             "gan-mnist": "8,000 DCGAN steps on 28x28 MNIST, ~13 min on one core; needs the MNIST files",
              "vqvae-mnist": "3,000 VQ-VAE steps on 28x28 MNIST, ~25 min on one busy core; needs the MNIST files"}
 DEFAULT_RUNS = [name for name in RUNS if name not in LONG_RUNS]
 
@@ -104,6 +107,7 @@ IMAGES = {
     "flow_moons_layers.png": (["flow"], as_is("flow", "layers.png")),
     "flow_moons_density.png": (["flow"], as_is("flow", "density.png")),
     "flow_grid25_density.png": (["flow-grid25"], as_is("flow-grid25", "density.png")),
+    "gan_mnist_samples.png": (["gan-mnist"], side_by_side(("gan-mnist", "samples.png"), ("gan-mnist", "real.png"))),
     "score_ring8_field.png": (["score"], as_is("score", "score_field.png")),
     "score_digits_samples.png": (["score-digits"], as_is("score-digits", "samples.png")),
     "vqvae_mnist_reconstructions.png": (["vqvae-mnist"], as_is("vqvae-mnist", "reconstructions.png")),
