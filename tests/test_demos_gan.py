@@ -70,7 +70,17 @@ def test_rate_decay_is_constant_then_falls_linearly_to_zero():
 
 def test_minibatch_std_is_on_for_2d_data_and_can_be_turned_off():
     assert gan.parse(["--dataset", "grid25"]).minibatch_std is True
-    assert gan.parse(["--dataset", "ring8"]).minibatch_std is True
+    assert gan.parse(["--dataset", "moons"]).minibatch_std is True
+    assert gan.parse(["--dataset", "ring8"]).minibatch_std is False  # ring8's own default (DATASET_DEFAULTS)
+    assert gan.parse(["--dataset", "ring8", "--minibatch-std"]).minibatch_std is True
     assert gan.parse(["--dataset", "digits"]).minibatch_std is False
     assert gan.parse(["--dataset", "grid25", "--no-minibatch-std"]).minibatch_std is False
     assert gan.parse(["--dataset", "digits", "--minibatch-std"]).minibatch_std is True
+
+
+def test_a_dataset_default_overrides_its_kind_and_only_there():
+    ring8, grid25, mnist, digits = (gan.parse(["--dataset", d]) for d in ("ring8", "grid25", "mnist", "digits"))
+    assert (ring8.steps, ring8.lr_decay, ring8.schedule_steps) == (12000, 0.5, 12000)
+    assert (grid25.steps, grid25.lr_decay) == (gan.TOY_DEFAULTS["steps"], gan.TOY_DEFAULTS["lr_decay"])
+    assert (mnist.steps, digits.steps) == (8000, gan.IMAGE_DEFAULTS["steps"])
+    assert gan.parse(["--dataset", "ring8", "--steps", "100"]).schedule_steps == 12000  # the default run's schedule
