@@ -96,11 +96,8 @@ def parse(argv=None):
                         help=f"dimensions of G's input noise (default: {common.per_dataset(by_kind('latent_dim'))})")
     args = common.parse_args(parser, argv)
     defaults = defaults_of(args.dataset)
-    default_steps = defaults["steps"]
     quick_steps = args.quick and args.steps is None  # --quick: 30 steps, unless --steps says otherwise
-    if args.steps is None:
-        args.steps = default_steps
-    for name in ("batch_size", "lr", "loss", "pack", "hidden", "latent_dim", "lr_decay", "minibatch_std"):
+    for name in ("steps", "batch_size", "lr", "loss", "pack", "hidden", "latent_dim", "lr_decay", "minibatch_std"):
         if getattr(args, name) is None:
             setattr(args, name, defaults[name])
     args.depth = defaults["depth"]
@@ -117,7 +114,7 @@ def parse(argv=None):
                      "differentiates D per sample, which BatchNorm's batch statistics mix)")
     if quick_steps:
         args.steps = 30
-    common.fill_schedule_steps(args, default_steps)
+    common.fill_schedule_steps(args, defaults["steps"])
     if args.batch_size % args.pack:
         parser.error(f"--batch-size {args.batch_size} must be a multiple of --pack {args.pack}")
     return args

@@ -184,7 +184,8 @@ def test_network_shapes():
 
 
 def test_refining_generator_adds_a_same_size_convolution_before_each_upsampling():
-    plain, refined = DCGenerator(latent_dim=4, image_size=28, width=4), DCGenerator(latent_dim=4, image_size=28, width=4, refine=True)
+    plain = DCGenerator(latent_dim=4, image_size=28, width=4)
+    refined = DCGenerator(latent_dim=4, image_size=28, width=4, refine=True)
     convs = [m for m in refined.net if type(m).__name__ == "Conv2d"]
     assert [(c.weight.shape, c.stride, c.padding) for c in convs] == [((8, 8, 3, 3), (1, 1), (1, 1)),
                                                                          ((4, 4, 3, 3), (1, 1), (1, 1))]

@@ -261,7 +261,7 @@ class RationalQuadraticCoupling(nn.Module):
         k = self.bins
         theta = self.net(x * self.mask).reshape(x.shape[0], x.shape[1], 3 * k - 1)  # (B, D, 3K - 1)
         inner = F.softplus(theta[..., 2 * k:] + self.shift) + self.min_derivative   # (B, D, K - 1)
-        d = F.pad(F.pad(inner, (1, 0), value=1.0), (0, 1), value=1.0)                # slope 1 at both ends
+        d = F.pad(inner, (1, 1), value=1.0)                                          # slope 1 at both ends
         return self.knots(theta[..., :k]), self.knots(theta[..., k:2 * k]), d
 
     def changed(self, v):
