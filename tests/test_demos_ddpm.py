@@ -44,6 +44,14 @@ def test_quick_run_on_digits_with_ddim_draws_images_in_range(tmp_path):
     assert _record(tmp_path)["config"]["sampler"] == "ddim" and metrics["parameters"] > 0
 
 
+def test_an_unconditional_model_draws_no_guided_grid(tmp_path):
+    # --p-uncond 1 drops every label: the model never saw a class, so there is no class to guide towards
+    ddpm.main(["--quick", "--quiet", "--p-uncond", "1", "--out", str(tmp_path)])
+    assert not (tmp_path / "guided.png").exists()
+    assert np.load(tmp_path / "samples.npy").shape == (16, 1, 8, 8)
+    assert _record(tmp_path)["config"]["p_uncond"] == 1.0
+
+
 def test_eta_reaches_the_ddim_sampler_and_is_checked(tmp_path, capsys, monkeypatch):
     seen = []
     original = ddpm.GaussianDiffusion.ddim_sample
