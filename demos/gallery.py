@@ -44,6 +44,9 @@ RUNS = {
     "ddpm-moons": (["demos/ddpm.py", "--dataset", "moons"], ["swd", "floor", "ratio"]),
     "ddpm": (["demos/ddpm.py"], ["classes_seen", "min_class_fraction", "fd", "fd_floor"]),
     "ddpm-mnist": (["demos/ddpm.py", "--dataset", "mnist"], ["classes_seen", "min_class_fraction", "fd", "fd_floor"]),
+    "ddpm-mnist-uncond": (["demos/ddpm.py", "--dataset", "mnist", "--p-uncond", "1", "--steps", "4000",
+                           "--sampler", "ddim", "--eta", "1"],
+                          ["classes_seen", "min_class_fraction", "fd", "fd_floor", "confidence"]),
     "vqvae": (["demos/vqvae.py"], ["test_recon", "test_perplexity", "dead_codes", "prior_test_nll",
                                    "categorical_prior_test_nll", "fd", "categorical_fd", "fd_floor", "classes_seen"]),
     "flow": (["demos/flow.py"], ["test_nll", "swd", "floor", "ratio"]),
@@ -57,6 +60,7 @@ RUNS = {
 }
 # runs too long for the default (each only with --only): why, in a line
 LONG_RUNS = {"ddpm-mnist": "3,000 UNet steps on 28x28 MNIST, ~1.1 h on one core; needs the MNIST files",
+             "ddpm-mnist-uncond": "4,000 steps of an unconditional UNet on MNIST, ~1 h on one core; needs the MNIST files",
              "gan-mnist": "8,000 DCGAN steps on 28x28 MNIST, ~13 min on one core; needs the MNIST files",
              "vqvae-mnist": "3,000 VQ-VAE steps on 28x28 MNIST, ~25 min on one busy core; needs the MNIST files"}
 DEFAULT_RUNS = [name for name in RUNS if name not in LONG_RUNS]
@@ -103,6 +107,7 @@ IMAGES = {
     "ddpm_digits_guided.png": (["ddpm"], as_is("ddpm", "guided.png")),
     "ddpm_mnist_guided.png": (["ddpm-mnist"], as_is("ddpm-mnist", "guided.png")),
     "ddpm_mnist_reverse.png": (["ddpm-mnist"], as_is("ddpm-mnist", "reverse.png")),
+    "ddpm_mnist_uncond_samples.png": (["ddpm-mnist-uncond"], as_is("ddpm-mnist-uncond", "samples.png")),
     "vqvae_priors.png": (["vqvae"], as_is("vqvae", "priors.png")),
     "flow_moons_layers.png": (["flow"], as_is("flow", "layers.png")),
     "flow_moons_density.png": (["flow"], as_is("flow", "density.png")),
