@@ -93,8 +93,9 @@ def test_each_layers_log_det_is_the_brute_force_determinant(dim, seed, name):
         jac = jacobian_by_finite_differences(lambda v: layer(v)[0], x)
     sign, brute = np.linalg.slogdet(jac)
     assert (sign > 0).all()  # every layer keeps orientation: exp(s) > 0, the logit increases
-    # 1e-4 nats: central differences that straddle a spline knot, where the second derivative jumps,
-    # err by ~eps * jump / slope (seen: 2.2e-5 on a slope of e^-8); a wrong derivative errs by far more
+    # 1e-4 nats: where a spline's slope is tiny, the differences' rounding error (~1e-16 / eps) is large
+    # beside it (seen: a slope of 2.7e-6, log-det off by 2.2e-5, 10x more at eps 1e-7, 10x less at 1e-5);
+    # a wrong derivative errs by far more
     np.testing.assert_allclose(logdet.numpy(), brute, rtol=1e-6, atol=1e-4)
 
 
