@@ -1,11 +1,12 @@
 """One round of the game: n_critic discriminator steps, then one generator step.
 
-Three separate graphs, as DESIGN.md's traps say: D's loss on real and *detached* fake samples
-(no gradient may reach G), the gradient penalty (its own double-backward graph), and G's loss
-through a frozen-in-effect D (D's gradients from that step are discarded by zero_grad).
+Three separate graphs, as DESIGN.md's traps say: D's loss on real and fake samples made under
+no_grad (no gradient may reach G), the gradient penalty (its own double-backward graph), and G's
+loss through a frozen-in-effect D (D's gradients from that step are discarded by zero_grad).
 """
 
 from ...creation import randn
+from ...grad_mode import no_grad
 from .losses import discriminator_loss, generator_loss, gradient_penalty
 
 
@@ -29,7 +30,8 @@ class GANTrainer:
 
     def discriminator_step(self, real):
         """One D update on a real batch (B, ...) and B detached fakes; returns D's loss (0-d, detached)."""
-        fake = self.G(self.noise(real.shape[0], real.device)).detach()  # D's step must not reach G
+        with no_grad():  # D's step must not reach G, so G's forward records no graph to throw away
+            fake = self.G(self.noise(real.shape[0], real.device))
         d_loss = discriminator_loss(self.loss, self.D(real), self.D(fake))
         if self.loss == "wgan-gp":
             d_loss = d_loss + gradient_penalty(self.D, real, fake, pack=self.pack) * self.gp_weight
