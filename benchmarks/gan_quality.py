@@ -1,17 +1,17 @@
 """How good are the GAN demo's images? Issue 20's DCGAN targets, judged on a finished run.
 
-    python demos/gan.py --dataset mnist --out runs/gan-mnist          # train (13 min on one thread)
+    python demos/gan.py --dataset mnist --out runs/gan-mnist          # train (15 min on one thread)
     python benchmarks/gan_quality.py runs/gan-mnist                    # judge it: 1,000 fresh samples
     python benchmarks/gan_quality.py RUN1 RUN2 --seeds 0,1,2 --out runs/gan_quality   # several, each 3 draws
 
 The demo's own metrics.json measures its 2,500 samples; the targets are stated for 1,000 samples,
 the count ``benchmarks/ddpm_quality.py`` judges the DDPM on, so the two models are compared alike.
-The generator is rebuilt from the configuration its checkpoint keeps, put in eval mode (BatchNorm
-with its running statistics, as the demo samples) and asked for ``--num-samples`` images from
-noise of each seed. Each draw is scored by ``tinygen.metrics.image_quality``: the classifier-Frechet
-distance beside its floor (train vs test images, the same count), the classes the metric
-classifier sees and its mean confidence. Targets: Frechet <= 3x the floor, every class >= 5% of the
-samples, confidence >= 0.9.
+The generator is rebuilt from the configuration its checkpoint keeps (with --ema, the average of
+its weights, as the demo samples from), put in eval mode (BatchNorm with its running statistics)
+and asked for ``--num-samples`` images from noise of each seed. Each draw is scored by
+``tinygen.metrics.image_quality``: the classifier-Frechet distance beside its floor (train vs test
+images, the same count), the classes the metric classifier sees and its mean confidence.
+Targets: Frechet <= 3x the floor, every class >= 5% of the samples, confidence >= 0.9.
 """
 
 import argparse
@@ -23,7 +23,7 @@ import tinygen as tg
 from tinygen import metrics
 from tinygen.data import from_symmetric, load_dataset
 from tinygen.models.classifier import load_classifier
-from tinygen.models.gan import DCGenerator
+from tinygen.models.gan import DCGenerator, averaged_generator
 
 TARGETS = {"fd_ratio": 3.0, "min_class_fraction": 0.05, "confidence": 0.9}
 
@@ -39,6 +39,10 @@ def load_generator(run_dir, image_size):
         sys.exit(f"gan_quality: {path} keeps no generator configuration (a run of an older demos/gan.py): train it again")
     G = DCGenerator(config["latent_dim"], image_size, width=config["hidden"], refine=config["refine"])
     G.load_state_dict(state["G"])
+    if "ema_g" in state:  # trained with --ema: the demo samples from the average of G's weights, and so do we
+        ema = tg.optim.EMA(G)
+        ema.load_state_dict(state["ema_g"])
+        G = averaged_generator(G, ema)
     G.eval()
     return G, {**config, "steps": state["step"], "training_seconds": round(float(state["seconds"]), 1)}
 

@@ -5,7 +5,7 @@ import pytest
 
 import tinygen as tg
 from tinygen import nn
-from tinygen.optim import EMA, SGD
+from tinygen.optim import EMA, SGD, update_bn
 
 
 def params_np(model):
@@ -92,3 +92,19 @@ def test_state_dict_round_trip(tmp_path):
         np.testing.assert_array_equal(fresh.shadow[name].numpy(), t.numpy())
     with pytest.raises(ValueError, match="EMA.load_state_dict"):
         EMA(nn.Linear(3, 2, bias=False)).load_state_dict(ema.state_dict())
+
+
+def test_update_bn_recomputes_the_statistics_as_an_equal_average_over_the_batches():
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2), nn.BatchNorm1d(2, momentum=0.3))
+    model.eval()
+    batches = [tg.randn(8, 3) * (k + 1) + k for k in range(3)]  # batches of unlike statistics
+    update_bn(batches, model)
+    first = model[0]
+    with tg.no_grad():
+        h = [first(x).numpy() for x in batches]
+    bn = model[1]
+    # each batch weighs 1/3: the mean of the batch means, the mean of the unbiased batch variances
+    np.testing.assert_allclose(bn.running_mean.numpy(), np.mean([b.mean(0) for b in h], 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bn.running_var.numpy(), np.mean([b.var(0, ddof=1) for b in h], 0), rtol=1e-5, atol=1e-6)
+    assert model.training is False and (bn.momentum, model[4].momentum) == (0.1, 0.3)  # mode and momenta kept
+    assert all(p.grad is None for p in model.parameters())  # no graph, no gradient

@@ -17,6 +17,7 @@ from tinygen.models.gan import (
     MLPGenerator,
     Pack,
     SpectralNorm,
+    averaged_generator,
     discriminator_loss,
     generator_loss,
     dcgan_init_,
@@ -254,3 +255,32 @@ def test_dcgan_init_draws_small_weights_zero_biases_and_unit_scales():
             assert abs(scale.mean() - 1.0) < 0.01 and 0.01 < scale.std() < 0.03
             assert not m.bias.detach().numpy().any()
 
+
+
+def test_the_averaged_generator_holds_the_average_with_its_own_batchnorm_statistics():
+    tg.manual_seed(0)
+    G = DCGenerator(latent_dim=4, image_size=8, width=4)
+    ema = tg.optim.EMA(G, decay=0.5)
+    opt = tg.optim.SGD(G.parameters(), lr=0.5)
+    for _ in range(3):  # move G away from its average
+        opt.zero_grad()
+        (G(tg.randn(8, 4)) ** 2).mean().backward()
+        opt.step()
+        ema.update()
+    before = {k: v.detach().numpy().copy() for k, v in G.state_dict().items()}
+    stream = tg.backend.get_rng_state()
+
+    averaged = averaged_generator(G, ema, num_samples=256, batch_size=32)
+    assert tg.backend.get_rng_state() == stream  # the caller's random stream did not move
+    for k, v in G.state_dict().items():  # G itself is untouched
+        np.testing.assert_array_equal(v.detach().numpy(), before[k])
+    for name, p in averaged.named_parameters():
+        np.testing.assert_array_equal(p.detach().numpy(), ema.shadow[name].numpy())
+    assert averaged.training is False and G.training is True
+    bn, own = averaged.net[1], G.net[1]  # the first BatchNorm: statistics recomputed for the average
+    assert int(bn.num_batches_tracked.numpy()) == 256 // 32
+    assert not np.allclose(bn.running_mean.numpy(), own.running_mean.numpy())
+    again = averaged_generator(G, ema, num_samples=256, batch_size=32)  # noise of a fixed seed: the same each time
+    z = tg.randn(5, 4)
+    with tg.no_grad():
+        np.testing.assert_array_equal(averaged(z).numpy(), again(z).numpy())

@@ -8,8 +8,8 @@
 from . import lr_scheduler
 from .adam import Adam, AdamW
 from .adaptive import Adadelta, Adagrad, RMSprop
-from .ema import EMA
+from .ema import EMA, update_bn
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "EMA", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]
+__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "EMA", "Optimizer", "RMSprop", "SGD", "lr_scheduler", "update_bn"]

@@ -7,12 +7,15 @@
         samples = sample(model)
 
 Averaging the last few thousand steps' weights smooths out the noise of SGD, which matters
-for diffusion models: their samples look visibly better with the EMA weights.
+for diffusion models: their samples look visibly better with the EMA weights. A model with
+BatchNorm needs one more step before it uses them: ``update_bn`` recomputes the running
+statistics for the averaged weights.
 """
 
 import contextlib
 
 from ..grad_mode import no_grad
+from ..nn.norm import _BatchNorm
 
 
 class EMA:
@@ -85,3 +88,26 @@ class EMA:
         with no_grad():
             for name, t in self.shadow.items():
                 t.copy_(shadow[name])
+
+
+def update_bn(batches, model):
+    """Recompute every BatchNorm's running statistics for the model's current weights (PyTorch's
+    ``torch.optim.swa_utils.update_bn``): reset them, then run each input of ``batches`` through the
+    model in training mode with no graph, every batch weighted alike (a cumulative average).
+
+    Averaged weights need it: the running statistics were gathered for the weights as they moved
+    during training, and the average's activations have means and variances of their own.
+    The model's mode and the layers' momenta are left as they were.
+    """
+    norms = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
+    was_training, momenta = model.training, [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # None: the k-th batch gets weight 1/k, so all count alike
+    model.train()
+    with no_grad():
+        for x in batches:
+            model(x)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    model.train(was_training)

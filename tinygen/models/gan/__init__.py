@@ -6,6 +6,7 @@
     g_loss = generator_loss("nonsaturating", D(fake))
 """
 
+from .averaging import averaged_generator
 from .losses import LOSSES, discriminator_loss, generator_loss, gradient_penalty
 from .networks import DCDiscriminator, DCGenerator, MLPDiscriminator, MLPGenerator, dcgan_init_
 from .tricks import MinibatchStd, Pack, SpectralNorm
