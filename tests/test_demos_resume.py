@@ -61,6 +61,7 @@ CASES = {
     "gan-grid25-decaying": ("gan", ["--schedule-steps", "20"], "--steps", 10, 20),  # the rates fall from step 15
     "gan-digits": ("gan", ["--dataset", "digits"], "--steps", 10, 20),  # 4 batches an epoch: epochs 2 to 5
     "gan-digits-refined": ("gan", ["--dataset", "digits", "--refine"], "--steps", 10, 20),  # MNIST's generator
+    "gan-digits-averaged": ("gan", ["--dataset", "digits", "--pack", "1", "--ema", "0.999"], "--steps", 10, 20),  # + EMA of G
     "ddpm-moons": ("ddpm", ["--dataset", "moons", "--schedule-steps", "20"], "--steps", 10, 20),  # cosine lr inside
     "ddpm-digits": ("ddpm", [], "--steps", 10, 20),
     "vae": ("vae", ["--iwae-k", "2"], "--steps", 3, 8),  # 4 batches an epoch: stops mid-epoch
