@@ -5,10 +5,10 @@
     python demos/gan.py --pack 1 --no-minibatch-std       # the plain GAN: watch modes go missing
     python demos/gan.py --loss wgan-gp --n-critic 5       # Wasserstein with gradient penalty
     python demos/gan.py --dataset digits                  # a DCGAN on 8x8 digits
-    python demos/gan.py --dataset mnist --data-root ../shared/data   # a DCGAN on MNIST, 13 min on one thread
+    python demos/gan.py --dataset mnist --data-root ../shared/data   # a DCGAN on MNIST, 15 min on one thread
 
-Writes to --out: samples.npy (2,500 samples in data space; images in [0, 1], drawn by G or, with --ema,
-by the moving average of G's weights), samples.png,
+Writes to --out: samples.npy (2,500 samples in data space; images in [0, 1], drawn by G or, with --ema as
+MNIST has it, by the moving average of G's weights), samples.png,
 progress.png (the fixed-noise samples at several points of training), real.png (images: 64 test images,
 to hold beside samples.png), discriminator.png
 (2-D: D's logit over the plane), loss.png, metrics.json (mode coverage on ring8 / grid25) and
@@ -45,9 +45,12 @@ IMAGE_DEFAULTS = dict(steps=3000, batch_size=64, lr=2e-4, loss="nonsaturating", 
 # ring8: the minibatch-std feature that grid25 needs cost ring8's samples their place on the ring (80.9%
 # high-quality over 5 seeds, 92.9% without it); without it, with twice the steps and the rates falling
 # over the last half, the generator's bridges between modes thin out: 96.7% +- 0.3 over 5 seeds, all >= 96.2%.
-# mnist: the DCGAN keeps improving long after digits' 3,000 steps: with the refined G, Frechet 95 at
-# 3,000 steps, 53 at 8,000 (13 minutes on one thread).
-DATASET_DEFAULTS = {"ring8": dict(minibatch_std=False, steps=12000, lr_decay=0.5), "mnist": dict(steps=8000)}
+# mnist: the DCGAN keeps improving long after digits' 3,000 steps (with the refined G, Frechet 95 at
+# 3,000 steps, 53 at 8,000 on 2,500 samples); without packing its Frechet distance is lower (44 against 53
+# at 8,000 steps) but its classes less even, which 2,000 more steps mend; the samples come from a moving
+# average of G's weights, which lowered the Frechet distance on 1,000 samples by 7-20% at no cost in time.
+DATASET_DEFAULTS = {"ring8": dict(minibatch_std=False, steps=12000, lr_decay=0.5),
+                    "mnist": dict(steps=10000, pack=1, ema=0.999)}
 SNAPSHOTS = 6  # pictures of the fixed-noise samples during training: step 1, then 1/5, ... of the schedule
 LOG_EVERY = 100  # final_d_loss and final_g_loss average the last this many steps
 # the options that shape the run: --resume refuses another value for any of them (common.resume_state)
