@@ -168,6 +168,31 @@ def test_fast_group_norm_equals_the_reading_path(c):
                          seed=c["seed"])
 
 
+@st.composite
+def batch_norm_cases(draw):
+    spatial = draw(st.lists(st.integers(1, 4), min_size=0, max_size=2))
+    batch = draw(st.integers(1 if spatial else 2, 3))  # more than one value per channel
+    return dict(shape=(batch, draw(st.integers(1, 4)), *spatial), kind=draw(st.sampled_from(["contiguous", "channels_last", "strided"])),
+                affine=draw(st.booleans()), seed=draw(st.integers(0, 2**16)))
+
+
+@given(batch_norm_cases())
+def test_fast_batch_norm_equals_the_reading_path(c):
+    rng = np.random.default_rng(c["seed"])
+    channels = c["shape"][1]
+    arrays = [layout(rng.standard_normal(c["shape"]) * 3 + 1, c["kind"])]
+    if c["affine"]:
+        arrays += [rng.standard_normal(channels), rng.standard_normal(channels)]
+    fn = lambda f: (lambda x, w=None, b=None: f(x, w, b, 1e-5)[0])  # noqa: E731
+    assert_same_function(fn(reading_norm.normalize_batch.reading), fn(tg.fast.norm.normalize_batch), arrays,
+                         seed=c["seed"])
+    # and the batch statistics the running ones are updated from
+    x = tg.tensor(arrays[0])
+    for a, b in zip(reading_norm.normalize_batch.reading(x, None, None, 1e-5)[1:],
+                    tg.fast.norm.normalize_batch(x, None, None, 1e-5)[1:]):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-10)
+
+
 def test_fast_group_norm_keeps_no_graph_unless_asked():
     x = tg.randn(2, 4, 3, 3, dtype=tg.float64, requires_grad=True)
     with tg.use_fast_kernels(True):
@@ -267,6 +292,7 @@ EQUALITY_TESTS = {
     "tinygen.ops.conv.convolve": test_fast_convolve_equals_the_reading_path,
     "tinygen.ops.conv.convolve_transpose": test_fast_convolve_transpose_equals_the_reading_path,
     "tinygen.nn.norm.normalize_groups": test_fast_group_norm_equals_the_reading_path,
+    "tinygen.nn.norm.normalize_batch": test_fast_batch_norm_equals_the_reading_path,
     "tinygen.ops.activation.silu": test_fast_silu_equals_the_reading_path,
     "tinygen.ops.activation.leaky_relu": test_fast_leaky_relu_equals_the_reading_path,
     "tinygen.ops.linalg.affine": test_fast_affine_equals_the_reading_path,

@@ -7,6 +7,7 @@ does it); ``tg.use_fast_kernels(False)`` or ``TINYGEN_FAST_KERNELS=0`` sets them
     channels-last conv         ops.conv.convolve                  conv.py
     channels-last conv^T       ops.conv.convolve_transpose        conv.py
     one-op GroupNorm           nn.norm.normalize_groups           norm.py
+    one-op BatchNorm (train)   nn.norm.normalize_batch            norm.py
     one-op SiLU                ops.activation.silu                activation.py
     max-form LeakyReLU         ops.activation.leaky_relu          activation.py
     one-op dense layer         ops.linalg.affine                  linalg.py

@@ -1,4 +1,5 @@
-"""Fast GroupNorm: one op in place of the reading path's composite (``nn.norm.normalize_groups``).
+"""Fast GroupNorm and BatchNorm: one op each in place of the reading path's composites
+(``nn.norm.normalize_groups``, and ``nn.norm.normalize_batch``, BatchNorm while training, at the end).
 
     y = (x - mean) / sqrt(var + eps) * weight + bias        mean, var per sample and group
 
@@ -158,3 +159,83 @@ def normalize_groups(x, num_groups, weight, bias, eps):
     if bias is None:
         bias = zeros(x.shape[1], dtype=x.dtype, device=x.device)
     return GroupNorm.apply(x, weight, bias, groups=num_groups, eps=eps)
+
+
+# ---------------------------------------------------------------- BatchNorm while training
+# The same algebra with one mean and variance per channel, over the batch and the pixels. As a
+# (M, C) array of rows (one per sample and pixel; a view of the channels-last memory the fast
+# convolutions return), each per-channel sum is a product with a row of ones.
+def _rows(x):
+    """Array x (N, C, *) as (M, C), M = N * pixels: a view when x is channels-last (or (N, C)), else a copy."""
+    xp = backend.array_module(x)
+    return xp.ascontiguousarray(xp.moveaxis(x, 1, -1)).reshape(-1, x.shape[1])
+
+
+def _unrows(rows, like):
+    """The inverse of ``_rows``: (M, C) back to the shape of ``like`` (N, C, *), a channels-last view."""
+    xp = backend.array_module(rows)
+    return xp.moveaxis(rows.reshape((like.shape[0],) + like.shape[2:] + (like.shape[1],)), -1, 1)
+
+
+def _column_sums(rows):
+    """Each channel's sum over the rows, (C,): BLAS streams the rows (see _sum_over_pixels)."""
+    xp = backend.array_module(rows)
+    return xp.matmul(xp.ones((1, rows.shape[0]), dtype=rows.dtype), rows).reshape(-1)
+
+
+class BatchNorm(Function):
+    """normalize_batch(x, weight, bias) with ``eps``; forward leaves the batch's mean and biased
+    variance, (C,) arrays, in the dict ``stats`` (for the running statistics)."""
+
+    def forward(self, x, weight, bias):
+        xp = backend.array_module(x)
+        rows = _rows(x)
+        m = rows.shape[0]
+        self.mean = _column_sums(rows) / m
+        centred = rows - self.mean
+        var = _column_sums(centred * centred) / m  # biased: divide by m
+        self.rstd = 1.0 / xp.sqrt(var + self.eps)
+        self.stats.update(mean=self.mean, var=var)
+        centred *= self.rstd * weight                  # x_hat * weight, in place
+        centred += bias
+        return _unrows(centred, x)
+
+    def backward(self, g):
+        """dx = rstd w (g - mean(g) - x_hat mean(g x_hat)) per channel; dweight = sum g x_hat, dbias = sum g."""
+        if grad_mode.is_grad_enabled():  # create_graph: the same formula in differentiable ops
+            return self._backward_with_graph(g)
+        x, weight, _ = (t.array for t in self.inputs)
+        rows, g_rows = _rows(x), _rows(g.array)
+        m = rows.shape[0]
+        centred = rows - self.mean
+        d_bias = _column_sums(g_rows)
+        d_weight = _column_sums(g_rows * centred) * self.rstd  # sum of g * x_hat
+        scale = self.rstd * weight
+        dx = g_rows * scale
+        centred *= -(scale * self.rstd * d_weight / m)
+        dx += centred
+        dx -= scale * d_bias / m
+        return Tensor.wrap(_unrows(dx, x)), Tensor.wrap(d_weight), Tensor.wrap(d_bias)
+
+    def _backward_with_graph(self, g):
+        x, weight, _ = self.inputs
+        c = x.shape[1]
+        axes, shape = (0,) + tuple(range(2, x.ndim)), (1, c) + (1,) * (x.ndim - 2)
+        centred = x - x.mean(axes, keepdim=True)
+        rstd = ((centred * centred).mean(axes, keepdim=True) + self.eps) ** -0.5
+        x_hat = centred * rstd
+        dx_hat = g * weight.reshape(shape)
+        dx = (dx_hat - dx_hat.mean(axes, keepdim=True) - x_hat * (dx_hat * x_hat).mean(axes, keepdim=True)) * rstd
+        return dx, (g * x_hat).sum(axes).reshape(c), g.sum(axes).reshape(c)
+
+
+@kernels.fast_kernel(reading.normalize_batch)
+def normalize_batch(x, weight, bias, eps):
+    """batch_norm while training as one op: (y, the batch's mean and biased variance per channel)."""
+    if weight is None:
+        weight = ones(x.shape[1], dtype=x.dtype, device=x.device)
+    if bias is None:
+        bias = zeros(x.shape[1], dtype=x.dtype, device=x.device)
+    stats = {}
+    y = BatchNorm.apply(x, weight, bias, eps=eps, stats=stats)
+    return y, stats["mean"], stats["var"]

@@ -9,8 +9,9 @@ which axes the statistics are taken over:
     LayerNorm   over the last few axes of each sample
 
 All three are built from differentiable ops (mean, sqrt, ...), so their backward and second
-derivatives come from those ops. (The fast tier has GroupNorm, the UNet's layer, as one op
-that keeps far less memory for backward: tinygen/fast/norm.py.)
+derivatives come from those ops. (The fast tier has GroupNorm, the UNet's layer, and BatchNorm
+while training, the DCGAN's, each as one op that keeps far less memory for backward:
+tinygen/fast/norm.py.)
 """
 
 from .. import backend, kernels
@@ -53,17 +54,26 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         n = x.numel() // channels
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape {x.shape}")
-        axes = (0,) + tuple(range(2, x.ndim))
-        x_hat, mean, var = _normalize(x, axes, eps)
+        y, mean, var = normalize_batch(x, weight, bias, eps)
         if running_mean is not None:
-            _update_running(running_mean, mean.array, momentum)
+            _update_running(running_mean, mean, momentum)
         if running_var is not None:
-            _update_running(running_var, var.array * (n / (n - 1)), momentum)  # unbiased for the running estimate
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
-        x_hat = (x - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
+            _update_running(running_var, var * (n / (n - 1)), momentum)  # unbiased for the running estimate
+        return y
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+    x_hat = (x - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
     return _affine(x_hat, weight, bias, shape)
+
+
+@kernels.replaceable
+def normalize_batch(x, weight, bias, eps):
+    """batch_norm while training, on checked arguments: (y, and the batch's mean and biased variance
+    per channel as (C,) arrays, from which the running statistics are updated)."""
+    axes = (0,) + tuple(range(2, x.ndim))  # all but the channels
+    x_hat, mean, var = _normalize(x, axes, eps)
+    y = _affine(x_hat, weight, bias, (1, x.shape[1]) + (1,) * (x.ndim - 2))
+    return y, mean.array.reshape(-1), var.array.reshape(-1)
 
 
 def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
