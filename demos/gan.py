@@ -5,7 +5,7 @@
     python demos/gan.py --pack 1 --no-minibatch-std       # the plain GAN: watch modes go missing
     python demos/gan.py --loss wgan-gp --n-critic 5       # Wasserstein with gradient penalty
     python demos/gan.py --dataset digits                  # a DCGAN on 8x8 digits
-    python demos/gan.py --dataset mnist --data-root ../shared/data   # a DCGAN on MNIST, 15 min on one thread
+    python demos/gan.py --dataset mnist --data-root ../shared/data   # a DCGAN on MNIST, 16 min on one thread
 
 Writes to --out: samples.npy (2,500 samples in data space; images in [0, 1], drawn by G or, with --ema as
 MNIST has it, by the moving average of G's weights), samples.png,
