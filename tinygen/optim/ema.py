@@ -15,7 +15,7 @@ statistics for the averaged weights.
 import contextlib
 
 from ..grad_mode import no_grad
-from ..nn.norm import _BatchNorm
+from ..nn.norm import BatchNorm1d, BatchNorm2d
 
 
 class EMA:
@@ -99,7 +99,7 @@ def update_bn(batches, model):
     during training, and the average's activations have means and variances of their own.
     The model's mode and the layers' momenta are left as they were.
     """
-    norms = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
+    norms = [m for m in model.modules() if isinstance(m, (BatchNorm1d, BatchNorm2d)) and m.track_running_stats]
     was_training, momenta = model.training, [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
