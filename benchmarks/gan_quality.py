@@ -28,16 +28,16 @@ from tinygen.models.gan import DCGenerator, averaged_generator
 TARGETS = {"fd_ratio": 3.0, "min_class_fraction": 0.05, "confidence": 0.9}
 
 
-def load_generator(run_dir, image_size):
-    """The trained generator of a demos/gan.py image run, in eval mode, and its run configuration."""
+def load_generator(run_dir, image_size, device="cpu"):
+    """The trained generator of a demos/gan.py image run, on ``device`` in eval mode, and its run configuration."""
     path = pathlib.Path(run_dir) / "checkpoint.npz"
     if not path.exists():
         sys.exit(f"gan_quality: no checkpoint at {path}; train with python demos/gan.py --dataset mnist --out {run_dir}")
-    state = tg.load(path)
+    state = tg.load(path, device=device)
     config = state.get("config")
     if config is None or "refine" not in config:
         sys.exit(f"gan_quality: {path} keeps no generator configuration (a run of an older demos/gan.py): train it again")
-    G = DCGenerator(config["latent_dim"], image_size, width=config["hidden"], refine=config["refine"])
+    G = DCGenerator(config["latent_dim"], image_size, width=config["hidden"], refine=config["refine"]).to(device)
     G.load_state_dict(state["G"])
     if "ema_g" in state:  # trained with --ema: the demo samples from the average of G's weights, and so do we
         ema = tg.optim.EMA(G)
@@ -51,7 +51,7 @@ def load_generator(run_dir, image_size):
 def draw(G, n, seed, batch_size=500):
     """n images in [0, 1] from noise of ``seed``, in batches (eval mode: the batch does not matter)."""
     tg.manual_seed(seed)
-    z = tg.randn(n, G.latent_dim)
+    z = tg.randn(n, G.latent_dim, device=next(G.parameters()).device)
     return from_symmetric(tg.cat([G(z[i:i + batch_size]) for i in range(0, n, batch_size)], 0)).numpy()
 
 

@@ -32,10 +32,10 @@ def test_a_run_is_judged_by_the_generator_it_trained(tmp_path):
 
     # the rebuilt generator draws what the demo drew from its fixed noise after the last step
     G, config = gan_quality.load_generator(run, 8)
-    state = tg.load(run / "checkpoint.npz")
+    state = tg.load(run / "checkpoint.npz", device="cpu")  # the demo ran on the CPU, and so does the judge
     assert state["snapshot_steps"][-1] == config["steps"] == 30
     with tg.no_grad():
-        again = G(tg.tensor(state["fixed_noise"])).numpy()
+        again = G(tg.tensor(state["fixed_noise"], device="cpu")).numpy()
     np.testing.assert_allclose(again, state["snapshots"][-1], atol=1e-6)
 
     judged = script(("benchmarks", "gan_quality.py"), str(run), str(run), "--num-samples", "200", "--seeds", "3,3",
@@ -60,7 +60,7 @@ def test_with_ema_the_run_is_judged_by_the_averaged_generator_it_sampled_from(tm
     run = tmp_path / "gan-digits-ema"
     trained = script(("demos", "gan.py"), "--dataset", "digits", "--quick", "--ema", "0.9", "--quiet", "--out", str(run))
     assert trained.returncode == 0, trained.stderr[-3000:]
-    state = tg.load(run / "checkpoint.npz")
+    state = tg.load(run / "checkpoint.npz", device="cpu")
     assert state["config"]["ema"] == 0.9 and state["ema_g"]["num_updates"] == 30
 
     G, _ = gan_quality.load_generator(run, 8)
@@ -68,5 +68,5 @@ def test_with_ema_the_run_is_judged_by_the_averaged_generator_it_sampled_from(tm
     # the rebuilt averaged generator draws samples.npy again
     tg.backend.set_rng_state(state["rng"])
     with tg.no_grad():
-        again = tg.data.from_symmetric(G(tg.randn(2500, G.latent_dim))).numpy()
+        again = tg.data.from_symmetric(G(tg.randn(2500, G.latent_dim, device="cpu"))).numpy()
     np.testing.assert_allclose(again, np.load(run / "samples.npy"), atol=1e-6)
