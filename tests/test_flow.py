@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import tinygen as tg
@@ -276,10 +276,16 @@ def test_a_short_training_run_lowers_the_test_nll(coupling):
 
 @settings(max_examples=10)
 @given(dim=st.integers(2, 4), seed=st.integers(0, 1000), name=st.sampled_from(LAYERS))
+@example(dim=2, seed=434, name="spline")  # a steep inverse that failed at a step of 1e-6 (below)
 def test_each_layers_gradients_match_finite_differences(dim, seed, name):
     # y and log det, with respect to the input and every parameter, in float64 (the ops the layers are built of)
     layer = layers(dim, seed)[name]
     x = tg.tensor(inputs_for(name, dim, seed), requires_grad=True)
-    assert tg.gradcheck(lambda x, *params: layer(x), (x, *layer.parameters()))
+    # the spline's random bins can be nearly flat, where its inverse is steep and curved (gradients
+    # of 4,000): central differences of step 1e-6 then err by their truncation term, which shrinks
+    # as the step squared. Measured on 61 random layers: 2 failed at 1e-6 (dim 2, seeds 434 and
+    # 312, an error of 0.7% on a gradient of 4,384), none at 1e-7
+    eps = 1e-7 if name == "spline" else 1e-6
+    assert tg.gradcheck(lambda x, *params: layer(x), (x, *layer.parameters()), eps=eps)
     assert tg.gradcheck(lambda y, *params: layer.inverse(y), (tg.tensor(layer(x)[0].detach().numpy(), requires_grad=True),
-                                                              *layer.parameters()))
+                                                              *layer.parameters()), eps=eps)
