@@ -10,8 +10,8 @@ which axes the statistics are taken over:
 
 All three are built from differentiable ops (mean, sqrt, ...), so their backward and second
 derivatives come from those ops. (The fast tier has GroupNorm, the UNet's layer, and BatchNorm
-while training, the DCGAN's, each as one op that keeps far less memory for backward:
-tinygen/fast/norm.py.)
+while training, the DCGAN's, each as one op that keeps only its statistics for backward, not
+every intermediate array: tinygen/fast/norm.py.)
 """
 
 from .. import backend, kernels
