@@ -48,9 +48,10 @@ IMAGE_DEFAULTS = dict(steps=3000, batch_size=64, lr=2e-4, loss="nonsaturating", 
 # mnist: the DCGAN keeps improving long after digits' 3,000 steps (with the refined G, Frechet 95 at
 # 3,000 steps, 53 at 8,000 on 2,500 samples); without packing its Frechet distance is lower (44 against 53
 # at 8,000 steps) but its classes less even, which 2,000 more steps mend; the samples come from a moving
-# average of G's weights, which lowered the Frechet distance on 1,000 samples by 5-20% at no cost in time.
+# average of G's weights, which lowered the Frechet distance on 1,000 samples by 5-20% at no cost in time;
+# rates of 3e-4 for both players instead of DCGAN's 2e-4 lowered it by another 10-20% on each of 3 seeds.
 DATASET_DEFAULTS = {"ring8": dict(minibatch_std=False, steps=12000, lr_decay=0.5),
-                    "mnist": dict(steps=10000, pack=1, ema=0.999)}
+                    "mnist": dict(steps=10000, pack=1, ema=0.999, lr=3e-4)}
 SNAPSHOTS = 6  # pictures of the fixed-noise samples during training: step 1, then 1/5, ... of the schedule
 LOG_EVERY = 100  # final_d_loss and final_g_loss average the last this many steps
 # the options that shape the run: --resume refuses another value for any of them (common.resume_state)
