@@ -5,7 +5,8 @@
 
 Each run is `python demos/gan.py --dataset D --seed S` in its own process (with the demo's
 defaults: non-saturating, pack 4 with the minibatch-std feature, 5 D steps per G step, the data
-scaled to unit size inside the networks, the rates decayed to 0 over the last quarter; or the same
+scaled to unit size inside the networks, each dataset's steps and rate decay (grid25: 24,000 steps,
+the rates falling to 0 over the last half; ring8: 12,000, the last half); or the same
 with `--pack 1 --no-minibatch-std`, the plain non-saturating GAN, so the two rows differ by the two
 tricks against collapse only); the table gives the mean and spread
 of modes captured, the high-quality fraction (within 3 std of the nearest mode) and the reverse

@@ -61,9 +61,9 @@ def test_rate_decay_is_constant_then_falls_linearly_to_zero():
         rates.append(opt.param_groups[0]["lr"])
     # over the schedule's 8 steps, then 0 for the steps a resumed run may add
     np.testing.assert_allclose(rates, [0.1] * 5 + [0.075, 0.05, 0.025, 0.0, 0.0, 0.0], atol=1e-12)
-    # the schedule's length is not --steps: the larger of --steps and the default run's 6000
-    assert gan.parse(["--steps", "100"]).schedule_steps == 6000
-    assert gan.parse(["--steps", "9000"]).schedule_steps == 9000
+    # the schedule's length is not --steps: the larger of --steps and the default run's (grid25: 24000)
+    assert gan.parse(["--steps", "100"]).schedule_steps == 24000
+    assert gan.parse(["--steps", "30000"]).schedule_steps == 30000
     assert gan.decay_schedules(gan.parse(["--lr-decay", "0"]), 0, opt) == []
     assert gan.data_scale(gan.get_toy2d("grid25")) == pytest.approx(4.1, abs=0.11)
 
@@ -81,7 +81,9 @@ def test_minibatch_std_is_on_for_2d_data_and_can_be_turned_off():
 def test_a_dataset_default_overrides_its_kind_and_only_there():
     ring8, grid25, mnist, digits = (gan.parse(["--dataset", d]) for d in ("ring8", "grid25", "mnist", "digits"))
     assert (ring8.steps, ring8.lr_decay, ring8.schedule_steps) == (12000, 0.5, 12000)
-    assert (grid25.steps, grid25.lr_decay) == (gan.TOY_DEFAULTS["steps"], gan.TOY_DEFAULTS["lr_decay"])
+    assert (grid25.steps, grid25.lr_decay, grid25.schedule_steps) == (24000, 0.5, 24000)
+    moons = gan.parse(["--dataset", "moons"])  # the other toys keep their kind's defaults
+    assert (moons.steps, moons.lr_decay) == (gan.TOY_DEFAULTS["steps"], gan.TOY_DEFAULTS["lr_decay"])
     assert (mnist.steps, digits.steps) == (10000, gan.IMAGE_DEFAULTS["steps"])
     assert (mnist.pack, mnist.ema, digits.pack, digits.ema) == (1, 0.999, 2, 0.0)  # MNIST samples from an average of G
     assert (mnist.lr, digits.lr) == (3e-4, gan.IMAGE_DEFAULTS["lr"])
