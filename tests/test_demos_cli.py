@@ -40,7 +40,7 @@ def test_per_dataset_defaults_are_the_documented_ones():
     args = gan.parse(["--dataset", "digits"])
     assert (args.steps, args.batch_size, args.lr, args.pack, args.latent_dim) == (3000, 64, 2e-4, 2, 32)
     args = gan.parse([])
-    assert (args.steps, args.batch_size, args.lr, args.pack, args.n_critic) == (6000, 512, 1e-3, 4, 5)
+    assert (args.steps, args.batch_size, args.lr, args.pack, args.n_critic) == (24000, 512, 1e-3, 4, 5)
     assert gan.parse(["--steps", "7", "--batch-size", "8"]).steps == 7
     args = ddpm.parse([])
     assert (args.steps, args.batch_size, args.lr, args.timesteps, args.ema_decay, args.sampler, args.num_samples) == \
