@@ -4,7 +4,7 @@
     python benchmarks/gan_modes.py --seeds 2 --datasets grid25 --jobs 2
 
 Each run is `python demos/gan.py --dataset D --seed S` in its own process (with the demo's
-defaults: non-saturating, pack 4 with the minibatch-std feature, 5 D steps per G step, the data
+defaults: non-saturating, pack 4 with the minibatch-std feature (ring8: without), 5 D steps per G step, the data
 scaled to unit size inside the networks, each dataset's steps and rate decay (grid25: 24,000 steps,
 the rates falling to 0 over the last half; ring8: 12,000, the last half); or the same
 with `--pack 1 --no-minibatch-std`, the plain non-saturating GAN, so the two rows differ by the two

@@ -1,6 +1,6 @@
 """Regenerate the README gallery: run the demos with their default settings, keep a few figures.
 
-    python demos/gallery.py                      # every run below, ~1 h on one core (the grid25 GANs ~40 min)
+    python demos/gallery.py                      # every run below, ~1 h on one core (the grid25 GANs 46 min)
     python demos/gallery.py --only ae,vae        # just these runs (the other images are kept)
     python demos/gallery.py --device cuda        # the same on a GPU
     python demos/gallery.py --quick              # a smoke run into temporary folders
