@@ -101,13 +101,14 @@ def test_fast_convolve_transpose_equals_the_reading_path(c):
                          seed=c["seed"])
 
 
+@pytest.mark.parametrize("channels", [(3, 5), (4, 4)])  # (g's, the result's): widening, and as many
 @pytest.mark.parametrize("kernel, padding, dilation", [(3, 1, 1), (3, 0, 1), (2, 1, 1), (3, 2, 2), ((1, 3), (0, 1), (1, 2))])
-def test_stride1_transpose_as_full_convolution_equals_the_scatter(kernel, padding, dilation, monkeypatch):
+def test_stride1_transpose_as_full_convolution_equals_the_scatter(kernel, padding, dilation, channels, monkeypatch):
     """The fast stride-1 route of conv_transpose2d (a convolution with the flipped kernel) agrees
     with its general route (one product per kernel offset, scattered back by col2im)."""
     rng = np.random.default_rng(0)
-    g = tg.tensor(rng.standard_normal((2, 3, 6, 5)), requires_grad=True)
-    w = tg.tensor(rng.standard_normal((3, 5, *reading_conv.pair(kernel, "kernel", "test"))), requires_grad=True)
+    g = tg.tensor(rng.standard_normal((2, channels[0], 6, 5)), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((*channels, *reading_conv.pair(kernel, "kernel", "test"))), requires_grad=True)
     with tg.use_fast_kernels(True):
         routed = tg.nn.functional.conv_transpose2d(g, w, None, 1, padding, 0, 1, dilation)
         assert fast_conv._full_geometry(routed.creator.geom, g.shape, w.shape) is not None  # that route ran

@@ -22,7 +22,7 @@ as a differentiable Unfold, one matmul), each tested equal to it, first and seco
     ConvTranspose2d.backward(G): dg = Conv2d(G, w)             dw = ConvWeightGrad(G, g)
     ConvWeightGrad.backward(G):  dx = ConvTranspose2d(g, G)    dg = Conv2d(x, G)
 
-- **A stride-1 transpose convolution that widens the channels** runs as a plain convolution
+- **A stride-1 transpose convolution that keeps or widens the channels** runs as a plain convolution
   with the flipped kernel (``_full_geometry``).
 """
 
@@ -165,7 +165,7 @@ class ConvTranspose2d(Function):
     def forward(self, g, w, b=None):
         """Arrays g (B, O, OH, OW), w (O, C, kh, kw) [, b (C,)] -> (B, C, H, W), H and W from the geometry."""
         full = _full_geometry(self.geom, g.shape, w.shape)
-        if full is not None:  # stride 1, widening: a plain convolution of g (see _full_geometry)
+        if full is not None:  # stride 1, not narrowing: a plain convolution of g (see _full_geometry)
             flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
             out = _nchw(_conv_rows(g, flipped, full), g.shape[0], full.out)
         else:
@@ -224,6 +224,9 @@ class ConvWeightGrad(Function):
         return gx, gg
 
 
+FULL_MIN_WIDTH = 1.0  # the full route when the result has at least this times g's channels (see below)
+
+
 def _full_geometry(geom, g_shape, w_shape):
     """For a stride-1 conv, the geometry that makes conv_transpose2d(g, w) a plain convolution.
 
@@ -233,12 +236,15 @@ def _full_geometry(geom, g_shape, w_shape):
 
         conv_transpose2d(g, w, padding=p) = conv2d(g, flip(w).transpose(0, 1), padding=d(k-1) - p)
 
-    It pays when the result has more channels than g (w is (O, C, kh, kw) with C > O): 49 ms
-    against 94 ms for 32 -> 96 channels at 28x28, batch 64, where the scatter writes C-wide rows
-    kh*kw times; with C <= O the scatter measured as fast or faster. None where it does not
-    apply (tests/test_conv.py checks both routes against each other).
+    It pays when the result has at least as many channels as g (w is (O, C, kh, kw) with C >= O),
+    where the scatter writes C-wide rows kh*kw times: 49 ms against 94 ms for 32 -> 96 channels at
+    28x28, batch 64; with C = O, 3.3 against 4.9 ms (32 channels, 14x14: the MNIST DCGAN's refining
+    conv) and 42 against 54 ms (64, 28x28). It measured 0.73-1.05x the scatter's time where C = O/2
+    and 1.4-1.8x where C is 1 or 3 (an image's gradient), so those keep the scatter. The DDPM UNet
+    step took 864 ms against 930 with C > O as the rule (one thread, 2026-12-07). None where it does
+    not apply (tests/test_fast_kernels.py checks both routes against each other).
     """
-    if geom.stride != (1, 1) or w_shape[1] <= w_shape[0]:
+    if geom.stride != (1, 1) or w_shape[1] < w_shape[0] * FULL_MIN_WIDTH:
         return None
     padding = tuple(d * (k - 1) - p for k, p, d in zip(geom.kernel, geom.padding, geom.dilation))
     if min(padding) < 0:
