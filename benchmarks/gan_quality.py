@@ -1,6 +1,6 @@
 """How good are the GAN demo's images? Issue 20's DCGAN targets, judged on a finished run.
 
-    python demos/gan.py --dataset mnist --out runs/gan-mnist          # train (16 min on one thread)
+    python demos/gan.py --dataset mnist --out runs/gan-mnist          # train (14 min on one thread)
     python benchmarks/gan_quality.py runs/gan-mnist                    # judge it: 1,000 fresh samples
     python benchmarks/gan_quality.py RUN1 RUN2 --seeds 0,1,2 --out runs/gan_quality   # several, each 3 draws
 

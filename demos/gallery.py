@@ -61,7 +61,7 @@ RUNS = {
 # runs too long for the default (each only with --only): why, in a line
 LONG_RUNS = {"ddpm-mnist": "3,000 UNet steps on 28x28 MNIST, ~1.1 h on one core; needs the MNIST files",
              "ddpm-mnist-uncond": "4,000 steps of an unconditional UNet on MNIST, ~1 h on one core; needs the MNIST files",
-             "gan-mnist": "10,000 DCGAN steps on 28x28 MNIST, ~16 min on one core; needs the MNIST files",
+             "gan-mnist": "10,000 DCGAN steps on 28x28 MNIST, ~14 min on one core; needs the MNIST files",
              "vqvae-mnist": "3,000 VQ-VAE steps on 28x28 MNIST, ~25 min on one busy core; needs the MNIST files"}
 DEFAULT_RUNS = [name for name in RUNS if name not in LONG_RUNS]
 

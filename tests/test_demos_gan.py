@@ -87,5 +87,7 @@ def test_a_dataset_default_overrides_its_kind_and_only_there():
     assert (mnist.steps, digits.steps) == (10000, gan.IMAGE_DEFAULTS["steps"])
     assert (mnist.pack, mnist.ema, digits.pack, digits.ema) == (1, 0.999, 2, 0.0)  # MNIST samples from an average of G
     assert (mnist.lr, digits.lr) == (3e-4, gan.IMAGE_DEFAULTS["lr"])
+    assert (mnist.reuse_fakes, digits.reuse_fakes, grid25.reuse_fakes) == (True, False, False)
+    assert gan.parse(["--dataset", "mnist", "--no-reuse-fakes"]).reuse_fakes is False
     assert (grid25.ema, gan.parse(["--dataset", "digits", "--ema", "0.99"]).ema) == (0.0, 0.99)
     assert gan.parse(["--dataset", "ring8", "--steps", "100"]).schedule_steps == 12000  # the default run's schedule

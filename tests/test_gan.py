@@ -233,6 +233,57 @@ def test_discriminator_step_does_not_touch_the_generator():
     assert all(p.grad is None for p in G.parameters())
 
 
+class CountingGenerator(MLPGenerator):
+    """An MLP generator that counts its forward passes."""
+
+    calls = 0
+
+    def forward(self, z):
+        self.calls += 1
+        return super().forward(z)
+
+
+@pytest.mark.parametrize("n_critic", [1, 3])
+def test_reusing_fakes_saves_one_generator_forward_a_round(n_critic):
+    calls = {}
+    for reuse in (False, True):
+        G, D = CountingGenerator(hidden=8, depth=1), MLPDiscriminator(hidden=8, depth=1)
+        trainer = GANTrainer(G, D, tg.optim.SGD(G.parameters(), lr=0.1), tg.optim.SGD(D.parameters(), lr=0.1),
+                             n_critic=n_critic, reuse_fakes=reuse)
+        trainer.step(lambda: tg.randn(8, 2))
+        calls[reuse] = G.calls
+    assert calls == {False: n_critic + 1, True: n_critic}
+
+
+def test_a_round_that_reuses_fakes_is_the_pytorch_examples_dcgan_round():
+    # D on real and fake.detach(), D's update; then G's loss on D(fake) through the updated D, the same fake
+    def players():
+        tg.manual_seed(0)
+        G, D = MLPGenerator(hidden=8, depth=1), MLPDiscriminator(hidden=8, depth=1)
+        return G, D, tg.optim.SGD(G.parameters(), lr=0.1), tg.optim.SGD(D.parameters(), lr=0.1)
+
+    G, D, opt_g, opt_d = players()
+    real = tg.randn(8, 2)
+    tg.manual_seed(1)
+    d_loss, g_loss = GANTrainer(G, D, opt_g, opt_d, reuse_fakes=True).step(lambda: real)
+
+    G2, D2, opt_g2, opt_d2 = players()
+    tg.manual_seed(1)
+    fake = G2(tg.randn(8, G2.latent_dim))
+    d_loss2 = discriminator_loss("nonsaturating", D2(real), D2(fake.detach()))
+    opt_d2.zero_grad()
+    d_loss2.backward()
+    assert all(p.grad is None for p in G2.parameters())  # the detached fakes kept D's loss away from G
+    opt_d2.step()
+    g_loss2 = generator_loss("nonsaturating", D2(fake))
+    opt_g2.zero_grad()
+    g_loss2.backward()
+    opt_g2.step()
+    assert (d_loss.item(), g_loss.item()) == (d_loss2.item(), g_loss2.item())
+    for p, q in zip(list(G.parameters()) + list(D.parameters()), list(G2.parameters()) + list(D2.parameters())):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+
+
 # ---------------------------------------------------------------- DCGAN's recipe: BatchNorm in D, N(0, 0.02) init
 def test_dc_discriminator_batch_norm_sits_after_the_second_convolution_only():
     plain, normed = DCDiscriminator(image_size=8, width=4), DCDiscriminator(image_size=8, width=4, batch_norm=True)
