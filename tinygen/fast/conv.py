@@ -224,9 +224,6 @@ class ConvWeightGrad(Function):
         return gx, gg
 
 
-FULL_MIN_WIDTH = 1.0  # the full route when the result has at least this times g's channels (see below)
-
-
 def _full_geometry(geom, g_shape, w_shape):
     """For a stride-1 conv, the geometry that makes conv_transpose2d(g, w) a plain convolution.
 
@@ -244,7 +241,7 @@ def _full_geometry(geom, g_shape, w_shape):
     step took 864 ms against 930 with C > O as the rule (one thread, 2026-12-07). None where it does
     not apply (tests/test_fast_kernels.py checks both routes against each other).
     """
-    if geom.stride != (1, 1) or w_shape[1] < w_shape[0] * FULL_MIN_WIDTH:
+    if geom.stride != (1, 1) or w_shape[1] < w_shape[0]:
         return None
     padding = tuple(d * (k - 1) - p for k, p, d in zip(geom.kernel, geom.padding, geom.dilation))
     if min(padding) < 0:
