@@ -53,10 +53,12 @@ IMAGE_DEFAULTS = dict(steps=3000, batch_size=64, lr=2e-4, loss="nonsaturating", 
 # at 8,000 steps) but its classes less even, which 2,000 more steps mend; the samples come from a moving
 # average of G's weights, which lowered the Frechet distance on 1,000 samples by 5-20% at no cost in time;
 # rates of 3e-4 for both players instead of DCGAN's 2e-4 lowered it by another 10-20% on each of 3 seeds;
-# G's step scores the fakes D's step saw (pytorch/examples' order): 15% less time a step, samples as good.
+# G's step scores the fakes D's step saw (pytorch/examples' order): 15% less time a step, samples as good;
+# the least-squares loss (LSGAN) instead of the non-saturating one lifted the classifier's confidence from
+# 0.8995 to 0.903 on average over 3 seeds x 3 draws (8 of 9 draws >= 0.9 against 5), the Frechet distance as low.
 DATASET_DEFAULTS = {"grid25": dict(steps=24000, lr_decay=0.5),
                     "ring8": dict(minibatch_std=False, steps=12000, lr_decay=0.5),
-                    "mnist": dict(steps=10000, pack=1, ema=0.999, lr=3e-4, reuse_fakes=True)}
+                    "mnist": dict(steps=10000, pack=1, ema=0.999, lr=3e-4, reuse_fakes=True, loss="lsgan")}
 SNAPSHOTS = 6  # pictures of the fixed-noise samples during training: step 1, then 1/5, ... of the schedule
 LOG_EVERY = 100  # final_d_loss and final_g_loss average the last this many steps
 # the options that shape the run: --resume refuses another value for any of them (common.resume_state)

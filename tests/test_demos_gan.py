@@ -89,5 +89,7 @@ def test_a_dataset_default_overrides_its_kind_and_only_there():
     assert (mnist.lr, digits.lr) == (3e-4, gan.IMAGE_DEFAULTS["lr"])
     assert (mnist.reuse_fakes, digits.reuse_fakes, grid25.reuse_fakes) == (True, False, False)
     assert gan.parse(["--dataset", "mnist", "--no-reuse-fakes"]).reuse_fakes is False
+    assert (mnist.loss, digits.loss, grid25.loss) == ("lsgan", "nonsaturating", "nonsaturating")
+    assert mnist.d_batch_norm and not gan.parse(["--dataset", "mnist", "--loss", "wgan-gp"]).d_batch_norm
     assert (grid25.ema, gan.parse(["--dataset", "digits", "--ema", "0.99"]).ema) == (0.0, 0.99)
     assert gan.parse(["--dataset", "ring8", "--steps", "100"]).schedule_steps == 12000  # the default run's schedule
