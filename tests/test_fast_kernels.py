@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygen as tg
-from tinygen import kernels, nn
+from tinygen import distributions, kernels, nn
 from tinygen.fast import adam as fast_adam
 from tinygen.fast import conv as fast_conv
 from tinygen.fast import memory
@@ -227,6 +227,34 @@ def test_fast_leaky_relu_forward_is_bit_identical_in_float32_with_zeros_and_nans
         np.testing.assert_array_equal(ours.view("uint32"), theirs.view("uint32"))
 
 
+# ---------------------------------------------------------------- Bernoulli log-likelihood
+@given(st.lists(st.integers(1, 4), min_size=0, max_size=3), st.integers(0, 2**16), st.sampled_from([1.0, 4.0, 40.0]))
+def test_fast_bernoulli_log_prob_equals_the_reading_path(shape, seed, scale):
+    rng = np.random.default_rng(seed)
+    logits = rng.standard_normal(shape) * scale          # up to |l| ~ 100: e^-|l| underflows, no harm
+    x = rng.random(shape)                                # grey levels, not only 0 and 1
+    fast, plain = tg.fast.distributions.bernoulli_log_prob, distributions.bernoulli_log_prob.reading
+    # first order on arrays (no create_graph), then first and second order in tensor ops
+    assert_same_function(plain, fast, [logits, x], rtol=1e-12, atol=1e-14, second_order=False, seed=seed)
+    assert_same_function(plain, fast, [logits, x], rtol=1e-12, atol=1e-14, seed=seed)
+
+
+def test_fast_bernoulli_log_prob_forward_is_bit_identical_in_float32():
+    rng = np.random.default_rng(0)
+    logits = np.concatenate([rng.standard_normal(1000) * 8, [0.0, -0.0, 90.0, -90.0, 1e-30]]).astype("float32")
+    x = (rng.random(logits.shape) < 0.5).astype("float32")
+    ours = tg.fast.distributions.bernoulli_log_prob(tg.tensor(logits), tg.tensor(x)).numpy()
+    theirs = distributions.bernoulli_log_prob.reading(tg.tensor(logits), tg.tensor(x)).numpy()
+    assert ours.dtype == theirs.dtype == np.float32
+    np.testing.assert_array_equal(ours.view("uint32"), theirs.view("uint32"))
+
+
+def test_fast_bernoulli_log_prob_takes_the_reading_path_for_other_dtypes():
+    logits, x = tg.randn(3, 4), tg.tensor(np.ones((3, 4), dtype="uint8"))
+    y = tg.fast.distributions.bernoulli_log_prob(logits, x)
+    assert type(y.creator).__name__ != "BernoulliLogProb" and y.dtype == tg.float32
+
+
 @pytest.mark.parametrize("shape", [(5, 3), (2, 4, 3), (3,)])
 @pytest.mark.parametrize("with_bias", [True, False])
 def test_fast_affine_equals_the_reading_path(shape, with_bias):
@@ -298,6 +326,7 @@ EQUALITY_TESTS = {
     "tinygen.ops.activation.leaky_relu": test_fast_leaky_relu_equals_the_reading_path,
     "tinygen.ops.linalg.affine": test_fast_affine_equals_the_reading_path,
     "tinygen.optim.adam.adam_step": test_fast_adam_equals_the_reading_path,
+    "tinygen.distributions.bernoulli_log_prob": test_fast_bernoulli_log_prob_equals_the_reading_path,
 }
 
 

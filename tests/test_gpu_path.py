@@ -239,3 +239,23 @@ def test_a_training_step_on_the_gpu_stays_on_the_gpu_and_in_float32(cuda_default
     assert loss.device == "cuda" and loss.dtype == tg.float32
     for p in model.parameters():
         assert p.device == "cuda" and p.grad.device == "cuda" and p.dtype == tg.float32
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_vae_step_on_the_gpu_stays_on_the_gpu_on_both_tiers(cuda_default, fast):
+    # the fast tier's one-op Bernoulli log-likelihood and its blocked Adam, and their reading-path twins
+    from tinygen.models.vae import VAE
+
+    tg.manual_seed(0)
+    with tg.use_fast_kernels(fast):
+        model = VAE.mlp((1, 6, 6), latent_dim=2, hidden=(8,))
+        opt = tg.optim.Adam(model.parameters(), lr=1e-3)
+        x = tg.rand(5, 1, 6, 6)
+        for _ in range(2):
+            opt.zero_grad()
+            loss = model(x)
+            loss.backward()
+            opt.step()
+    assert loss.device == "cuda" and loss.dtype == tg.float32 and np.isfinite(loss.item())
+    for p in model.parameters():
+        assert p.device == "cuda" and p.grad.device == "cuda" and p.dtype == tg.float32

@@ -12,7 +12,7 @@ which axes form one example and sums them. Values are in nats.
 
 import math
 
-from . import backend
+from . import backend, kernels
 from .creation import rand, randn, zeros
 from .ops.activation import log_softmax, softmax, softplus
 from .ops.elementwise import as_tensor_like
@@ -127,17 +127,28 @@ class Bernoulli:
     mean = probs
 
     def log_prob(self, x):
-        """x log p + (1 - x) log(1 - p) = x l - softplus(l), with p = sigmoid(l); finite for any l.
-
-        (log sigmoid(l) = -softplus(-l) = l - softplus(l), and log(1 - sigmoid(l)) = -softplus(l).)
-        """
-        return self.logits * x - softplus(self.logits)
+        """x log p + (1 - x) log(1 - p) per pixel, with p = sigmoid(logits); see bernoulli_log_prob."""
+        x = as_tensor_like(x, self.logits)
+        logits = self.logits
+        if x.shape != logits.shape:
+            logits, x = _broadcast_pair(logits, x)
+        return bernoulli_log_prob(logits, x)
 
     def sample(self, sample_shape=()):
         """0/1 draws in the logits' dtype, 1 with probability p: shape sample_shape + logits.shape, no gradient."""
         shape = _shape(sample_shape) + tuple(self.logits.shape)
         u = rand(shape, dtype=self.logits.dtype, device=self.logits.device)
         return Tensor.wrap((u.array < self.probs.array).astype(self.logits.dtype))
+
+
+@kernels.replaceable
+def bernoulli_log_prob(logits, x):
+    """x log p + (1 - x) log(1 - p) = x l - softplus(l), with p = sigmoid(l); finite for any l.
+
+    (log sigmoid(l) = -softplus(-l) = l - softplus(l), and log(1 - sigmoid(l)) = -softplus(l).)
+    ``logits`` and ``x``: tensors of one shape. Its derivative in l is x - sigmoid(l).
+    """
+    return logits * x - softplus(logits)
 
 
 # ---------------------------------------------------------------- categorical

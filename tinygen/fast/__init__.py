@@ -12,13 +12,14 @@ does it); ``tg.use_fast_kernels(False)`` or ``TINYGEN_FAST_KERNELS=0`` sets them
     max-form LeakyReLU         ops.activation.leaky_relu          activation.py
     one-op dense layer         ops.linalg.affine                  linalg.py
     blocked in-place Adam      optim.adam.adam_step               adam.py
+    one-op Bernoulli log p     distributions.bernoulli_log_prob   distributions.py
 
 ``keep_freed_memory()`` (memory.py) is a process setting, not a kernel: it changes how glibc's
 malloc behaves for the whole process, so tinygen never calls it on import; the demos and
 benchmarks do.
 """
 
-from . import activation, adam, conv, linalg, norm
+from . import activation, adam, conv, distributions, linalg, norm
 from .memory import keep_freed_memory
 
-__all__ = ["activation", "adam", "conv", "keep_freed_memory", "linalg", "norm"]
+__all__ = ["activation", "adam", "conv", "distributions", "keep_freed_memory", "linalg", "norm"]
