@@ -86,6 +86,14 @@ def test_bernoulli_log_prob_is_finite_and_correct(logit, x):
     assert lp == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
+def test_bernoulli_log_prob_broadcasts_values_and_names_shapes_that_do_not():
+    d = Bernoulli(f64([[0.0, 2.0], [-1.0, 3.0]]))
+    np.testing.assert_allclose(d.log_prob(1.0).numpy(), d.log_prob(f64([[1.0, 1.0], [1.0, 1.0]])).numpy())
+    np.testing.assert_allclose(d.log_prob(f64([0.0, 1.0])).numpy()[1], d.log_prob(f64([[0.0, 1.0]] * 2)).numpy()[1])
+    with pytest.raises(ValueError, match=r"Bernoulli.log_prob: shapes \(2, 2\) and \(3,\)"):
+        d.log_prob(f64([0.0, 1.0, 1.0]))
+
+
 def test_bernoulli_samples_have_the_right_frequency():
     d = Bernoulli(f64([-1.0, 0.0, 2.0]))
     freq = d.sample(50_000).numpy().mean(0)
