@@ -41,11 +41,11 @@ class BernoulliLogProb(Function):
         grad_logits = None
         if need_logits:
             xp = backend.array_module(g.array)
-            e, l = self.e, logits.array
+            e = self.e
             # sigmoid(l) = 1 / (1 + e) for l >= 0 and e / (1 + e) for l < 0 (both exact, no overflow):
             # the numerator is 1 + [l < 0] (e - 1), built without xp.where (slow on random signs)
             numerator = e - 1.0
-            numerator *= l < 0
+            numerator *= logits.array < 0
             numerator += 1.0
             s = e + 1.0
             xp.divide(numerator, s, out=s)   # sigmoid(l)
