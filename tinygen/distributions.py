@@ -15,7 +15,7 @@ import math
 from . import backend, kernels
 from .creation import rand, randn, zeros
 from .ops.activation import log_softmax, softmax, softplus
-from .ops.elementwise import _check_broadcast, as_tensor_like
+from .ops.elementwise import as_tensor_like, check_broadcast
 from .tensor import Tensor
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -131,7 +131,7 @@ class Bernoulli:
         x = as_tensor_like(x, self.logits)
         logits = self.logits
         if x.shape != logits.shape:
-            _check_broadcast("Bernoulli.log_prob", logits, x)
+            check_broadcast("Bernoulli.log_prob", logits, x)
             logits, x = _broadcast_pair(logits, x)
         return bernoulli_log_prob(logits, x)
 

@@ -219,7 +219,7 @@ class Clone(Function):
 
 
 # ---------------------------------------------------------------- the functions
-def _check_broadcast(op, a, b):
+def check_broadcast(op, a, b):
     """Refuse shapes that do not broadcast, naming the op and both shapes."""
     sa, sb = a.shape, b.shape
     if sa == sb:
@@ -264,7 +264,7 @@ def as_tensor_like(value, like):
 
 def _binary(cls, name, a, b):
     a, b = _operands(a, b)
-    _check_broadcast(name, a, b)
+    check_broadcast(name, a, b)
     return cls.apply(a, b)
 
 
@@ -337,7 +337,7 @@ def minimum(a, b):
 def where(condition, a, b):
     """Elementwise choice: ``a`` where ``condition`` holds, else ``b`` (all broadcast together)."""
     a, b = _operands(a, b)
-    _check_broadcast("where", a, b)
+    check_broadcast("where", a, b)
     cond = condition.array if isinstance(condition, Tensor) else backend.as_array(condition, device=a.device)
     return Where.apply(a, b, condition=cond)
 
