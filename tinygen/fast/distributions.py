@@ -4,9 +4,10 @@
 The reading path writes it as three ops (a product, softplus, a difference), and softplus's
 backward computes sigmoid(l) afresh in seven passes, then four more ops join the two gradients.
 This op keeps e = exp(-|l|) from its forward, the one exponential both directions need, and
-returns the gradient x - sigmoid(l) from it in one op. Its values are the reading path's bits;
-its gradient equals it to rounding (tests/test_fast_kernels.py). Under ``create_graph`` the
-backward is written in tensor ops, so second derivatives are the reading path's.
+returns the gradient g (x - sigmoid(l)) from it in one op. Its values and its gradient are the
+reading path's bits (tests/test_fast_kernels.py), so a run trains the same either way. Under
+``create_graph`` the backward is written in tensor ops, so second derivatives are the reading
+path's too.
 """
 
 from .. import backend, grad_mode, kernels
@@ -41,17 +42,18 @@ class BernoulliLogProb(Function):
         grad_logits = None
         if need_logits:
             xp = backend.array_module(g.array)
-            e = self.e
-            # sigmoid(l) = 1 / (1 + e) for l >= 0 and e / (1 + e) for l < 0 (both exact, no overflow):
-            # the numerator is 1 + [l < 0] (e - 1), built without xp.where (slow on random signs)
-            numerator = e - 1.0
-            numerator *= logits.array < 0
-            numerator += 1.0
-            s = e + 1.0
-            xp.divide(numerator, s, out=s)   # sigmoid(l)
-            xp.subtract(x.array, s, out=s)   # x - sigmoid(l)
+            e, negative = self.e, logits.array < 0
+            # sigmoid(l) = e^min(l, 0) / (1 + e^-|l|), the reading path's form: its numerator is e where
+            # l < 0 and 1 elsewhere, built with masks, not xp.where (slow on random signs)
+            s = e * negative
+            s += ~negative
+            xp.divide(s, e + 1.0, out=s)
+            # g x - g sigmoid(l): the reading path's two gradients (of l x and of -softplus(l)),
+            # summed in its order, so the result is its bits too
             s *= g.array
-            grad_logits = Tensor.wrap(s)
+            grad = g.array * x.array
+            grad -= s
+            grad_logits = Tensor.wrap(grad)
         return grad_logits, (g * logits if need_x else None)
 
 
