@@ -259,9 +259,20 @@ def test_fast_bernoulli_log_prob_values_and_gradient_are_bit_identical_in_float3
 
 
 def test_fast_bernoulli_log_prob_takes_the_reading_path_for_other_dtypes():
-    logits, x = tg.randn(3, 4), tg.tensor(np.ones((3, 4), dtype="uint8"))
-    y = tg.fast.distributions.bernoulli_log_prob(logits, x)
-    assert type(y.creator).__name__ != "BernoulliLogProb" and y.dtype == tg.float32
+    logits = tg.randn(3, 4, requires_grad=True)
+    same, other = tg.ones(3, 4), tg.tensor(np.ones((3, 4), dtype="uint8"))
+    assert type(tg.fast.distributions.bernoulli_log_prob(logits, same).creator).__name__ == "BernoulliLogProb"
+    y = tg.fast.distributions.bernoulli_log_prob(logits, other)
+    assert type(y.creator).__name__ == "Sub" and y.dtype == tg.float32  # l x - softplus(l), the reading path
+    np.testing.assert_array_equal(y.detach().numpy(), distributions.bernoulli_log_prob.reading(logits, same).detach().numpy())
+
+
+def test_fast_adam_counts_one_in_place_change_of_the_parameter():
+    p = tg.tensor(np.ones((3, 2), dtype="float32"), requires_grad=True)
+    opt, before = tg.optim.Adam([p], lr=0.1), p.version
+    p.grad = tg.ones(3, 2)
+    opt.step()
+    assert p.version == before + 1
 
 
 @pytest.mark.parametrize("shape", [(5, 3), (2, 4, 3), (3,)])

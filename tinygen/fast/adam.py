@@ -27,7 +27,7 @@ def adam_step(p, grad, m, v, v_max, t, lr, beta1, beta2, eps):
     xp = backend.array_module(grad)
     moments = [m, v] if v_max is None else [m, v, v_max]
     scalars = (beta1, beta2, eps, math.sqrt(1.0 - beta2**t), -lr / (1.0 - beta1**t))  # Python floats
-    p._inplace("adam_step")  # the checks and version count of p.add_, done once for all the blocks
+    p.version_counter.count += 1  # one in-place change, as p.add_ would count it: graphs that saved p refuse backward
     blocks = _row_blocks(grad.shape) if backend.device_of(grad) == "cpu" else [...]
     for rows in blocks:
         g = grad[rows]
