@@ -462,22 +462,26 @@ def rss_mb():
     raise RuntimeError("rss_mb: no VmRSS line in /proc/self/status (not Linux?)")
 
 
-def worker_setup():
+def worker_setup(framework, threads):
     """Process settings shared by both frameworks' workers, so neither gets an advantage.
 
     With ``--kernels fast`` (tinygen's default tier) the workers opt in to the fast tier's malloc
     setting (tinygen/fast/memory.py); it is a property of the whole process, and it speeds
     PyTorch too, so both frameworks get it. With ``--kernels reading`` neither does.
+    With ``--split-cores`` tinygen's worker, at more than one thread, splits its convolutions and
+    large products over threads of its own, BLAS at one thread (tinygen/fast/parallel.py).
     """
     if os.environ.get("TINYGEN_FAST_KERNELS", "1") != "0":
         import tinygen
 
         tinygen.fast.keep_freed_memory()
+        if framework == "tinygen" and threads > 1 and os.environ.get("TINYGEN_BENCH_SPLIT_CORES") == "1":
+            tinygen.fast.split_over_cores(threads)
 
 
 def memory_worker(framework, name, steps, threads):
     """Run ``steps`` steps in this fresh process; print the RSS after set-up and the peak, in MiB."""
-    worker_setup()
+    worker_setup(framework, threads)
     if framework == "torch":
         import torch
 
@@ -559,7 +563,8 @@ def measure(args, threads, chosen, with_torch):
     workers = [_timing.Worker(script, "tinygen", threads)]
     if with_torch:
         workers.append(_timing.Worker(script, "torch", threads))
-    print(f"\nfloat32, tinygen's {args.kernels} tier, {threads} thread(s) each, {args.rounds} rounds x {args.reps} reps "
+    split = ", split over its own threads" if args.split_cores and threads > 1 else ""
+    print(f"\nfloat32, tinygen's {args.kernels} tier{split}, {threads} thread(s) each, {args.rounds} rounds x {args.reps} reps "
           f"after 2 warm-up steps; ratio = median over rounds of tinygen / PyTorch in the same round")
     header = (f"{'#':>2} {'workload':24s} {'tinygen':>10s} {'torch':>10s} {'unit':>5s} "
               f"{'ratio':>6s} {'target':>7s} {'met?':>4s}")
@@ -660,6 +665,9 @@ def main():
     parser.add_argument("--json", metavar="PATH", help="also write every figure, the config and the machine as JSON")
     parser.add_argument("--kernels", choices=["fast", "reading"], default="fast",
                         help="tinygen's tier: the fast kernels (the default) or the reading path alone")
+    parser.add_argument("--split-cores", action="store_true",
+                        help="tinygen splits its convolutions and large products over threads of its own, BLAS at "
+                             "one thread (tinygen.fast.split_over_cores; more than one thread only)")
     parser.add_argument("--worker", choices=["tinygen", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--memory-of", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=50, help=argparse.SUPPRESS)
@@ -667,15 +675,16 @@ def main():
     if args.worker:  # a worker process gets exactly one count
         if args.memory_of:
             return memory_worker(args.worker, args.memory_of, args.steps, args.threads[0])
-        worker_setup()
+        worker_setup(args.worker, args.threads[0])
         return _timing.serve_framework(args.worker, args.threads[0], make_tinygen_case, make_torch_case)
     os.environ["TINYGEN_FAST_KERNELS"] = "1" if args.kernels == "fast" else "0"  # the workers inherit it
+    os.environ["TINYGEN_BENCH_SPLIT_CORES"] = "1" if args.split_cores else "0"
     if args.quick:
         args.rounds, args.reps, args.memory_steps = 1, 1, 3
     chosen = parse_only(args.only)
     with_torch = _timing.torch_available() and not args.no_torch
     report = {"config": {"kernels": args.kernels, "threads": args.threads, "rounds": args.rounds, "reps": args.reps,
-                         "quick": args.quick, "memory_steps": args.memory_steps, "workloads": chosen,
+                         "quick": args.quick, "split_cores": args.split_cores, "memory_steps": args.memory_steps, "workloads": chosen,
                          "torch": with_torch},
               "machine": machine_info(), "runs": {}}
     if not with_torch:

@@ -167,6 +167,10 @@ def make_parser(name, description, datasets, default_dataset, batch_size, lr, st
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=positive_int, default=None,
                    help="BLAS threads (default: the library's own); 1 is much faster when other programs share the cores")
+    p.add_argument("--split-cores", action="store_true",
+                   help="the fast tier splits convolutions and large products over threads of its own, BLAS at one "
+                        "thread (tinygen.fast.split_over_cores): faster for the convolutional models on several "
+                        "cores, slower for the small dense ones; as many threads as --threads, or every core")
     p.add_argument("--reading-path", action="store_true",
                    help="run every op in its plain textbook form (tg.use_fast_kernels(False)): slower, same results "
                         "up to rounding")
@@ -286,6 +290,8 @@ def start_run(args):
         tg.use_fast_kernels(False)
     else:
         tg.fast.keep_freed_memory()  # a process-wide malloc setting: this script opts in (tinygen/fast/memory.py)
+        if args.split_cores and args.device == "cpu":
+            tg.fast.split_over_cores(args.threads)  # also process-wide: BLAS at one thread (tinygen/fast/parallel.py)
     tg.manual_seed(args.seed)
     tg.set_default_device(args.device)
     out = pathlib.Path(args.out)

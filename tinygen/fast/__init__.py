@@ -16,10 +16,13 @@ does it); ``tg.use_fast_kernels(False)`` or ``TINYGEN_FAST_KERNELS=0`` sets them
 
 ``keep_freed_memory()`` (memory.py) is a process setting, not a kernel: it changes how glibc's
 malloc behaves for the whole process, so tinygen never calls it on import; the demos and
-benchmarks do.
+benchmarks do. So is ``split_over_cores()`` (parallel.py): BLAS at one thread, and the
+convolutions and large products split over threads of tinygen's own; asked for, never on import.
 """
 
-from . import activation, adam, conv, distributions, linalg, norm
+from . import activation, adam, conv, distributions, linalg, norm, parallel
 from .memory import keep_freed_memory
+from .parallel import split_over_cores
 
-__all__ = ["activation", "adam", "conv", "distributions", "keep_freed_memory", "linalg", "norm"]
+__all__ = ["activation", "adam", "conv", "distributions", "keep_freed_memory", "linalg", "norm", "parallel",
+           "split_over_cores"]

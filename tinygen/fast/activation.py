@@ -11,10 +11,11 @@ DCGAN iteration 20 ms of its 138 (2026-12-06, one thread: the D steps run four o
 built in place in the gradient's dtype.
 """
 
-from .. import backend, kernels
+from .. import backend, grad_mode, kernels
 from ..autograd import Function
 from ..ops import activation as reading
 from ..tensor import Tensor
+from . import parallel
 
 
 def sigmoid_via_tanh(x):
@@ -30,18 +31,49 @@ def sigmoid_via_tanh(x):
     return s
 
 
+def by_samples(fn, x, *others):
+    """fn(x[s], *(o[s] for o in others)) into one result like x, for slices s of the batch: one
+    slice per thread after split_over_cores() (parallel.py), else the whole array at once."""
+    slices = parallel.even_slices(x.shape[0], x.nbytes, x) if x.ndim else [...]
+    if len(slices) == 1:
+        return fn(x, *others)
+    out = backend.array_module(x).empty_like(x)  # x's memory order: channels-last stays so
+
+    def piece(s):
+        out[s] = fn(x[s], *(o[s] for o in others))
+
+    parallel.split_map(piece, slices, x)
+    return out
+
+
+def _silu(x):
+    y = sigmoid_via_tanh(x)
+    y *= x
+    return y
+
+
+def _silu_derivative(x):  # s (1 + x (1 - s))
+    s = sigmoid_via_tanh(x)
+    d = 1.0 - s
+    d *= x
+    d += 1.0
+    d *= s
+    return d
+
+
 class SiLU(Function):
     """x * sigmoid(x) as one op that keeps only x for backward."""
 
     def forward(self, x):
         """Array x, any shape -> x * sigmoid(x), same shape."""
-        y = sigmoid_via_tanh(x)
-        y *= x
-        return y
+        return by_samples(_silu, x)
 
     def backward(self, g):
         """g * silu'(x); silu' is an op of its own (SiLUDerivative), so second derivatives work."""
-        return g * SiLUDerivative.apply(self.inputs[0])
+        if grad_mode.is_grad_enabled() or parallel.threads() == 1:
+            return g * SiLUDerivative.apply(self.inputs[0])
+        # no graph to record: the same product on arrays, in slices over the cores
+        return Tensor.wrap(by_samples(lambda x, g: g * _silu_derivative(x), self.inputs[0].array, g.array))
 
 
 class SiLUDerivative(Function):
@@ -49,12 +81,7 @@ class SiLUDerivative(Function):
 
     def forward(self, x):
         """Array x, any shape -> silu'(x), same shape."""
-        s = sigmoid_via_tanh(x)
-        d = 1.0 - s
-        d *= x
-        d += 1.0
-        d *= s
-        return d
+        return by_samples(_silu_derivative, x)
 
     def backward(self, g):  # silu''(x) = s (1 - s) (2 + x (1 - 2 s))
         """g * silu''(x), from tensor ops."""
@@ -74,14 +101,20 @@ class LeakyReLU(Function):
 
     def forward(self, x):
         """Array x, any shape -> the activation, same shape (the same bits as the reading path's)."""
-        return backend.array_module(x).maximum(x, x * self.slope)
+        return by_samples(lambda x: backend.array_module(x).maximum(x, x * self.slope), x)
 
     def backward(self, g):  # slope + (1 - slope) [x > 0], built in place in g's dtype
         """g times the slope mask (a constant: the second derivative is 0, as on the reading path)."""
-        local = (self.inputs[0].array > 0).astype(g.dtype)
+        if grad_mode.is_grad_enabled() or parallel.threads() == 1:
+            return g * Tensor.wrap(self._slopes(self.inputs[0].array, g.dtype))
+        # no graph to record: the same product on arrays, in slices over the cores
+        return Tensor.wrap(by_samples(lambda x, g: g * self._slopes(x, g.dtype), self.inputs[0].array, g.array))
+
+    def _slopes(self, x, dtype):
+        local = (x > 0).astype(dtype)
         local *= 1.0 - self.slope
         local += self.slope
-        return g * Tensor.wrap(local)
+        return local
 
 
 @kernels.fast_kernel(reading.leaky_relu)

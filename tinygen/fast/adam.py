@@ -17,6 +17,7 @@ import math
 
 from .. import backend, kernels
 from ..optim import adam as reading
+from . import parallel
 from .memory import scratch
 
 
@@ -29,11 +30,18 @@ def adam_step(p, grad, m, v, v_max, t, lr, beta1, beta2, eps):
     scalars = (beta1, beta2, eps, math.sqrt(1.0 - beta2**t), -lr / (1.0 - beta1**t))  # Python floats
     p.version_counter.count += 1  # one in-place change, as p.add_ would count it: graphs that saved p refuse backward
     blocks = _row_blocks(grad.shape) if backend.device_of(grad) == "cpu" else [...]
-    for rows in blocks:
+
+    def update(rows):
         g = grad[rows]
         step = scratch(xp, g.shape, g.dtype, "adam step")  # one block long: it stays in cache
         _adam_step(xp, g, [a[rows] for a in moments], step, *scalars)
         p.array[rows] += step
+
+    if grad.size * grad.itemsize >= parallel.SPLIT_BYTES:  # blocks over the cores after split_over_cores()
+        parallel.split_map(update, blocks, grad)
+    else:
+        for rows in blocks:
+            update(rows)
 
 
 def _adam_step(xp, g, moments, step, beta1, beta2, eps, sqrt_bias_correction2, minus_step_size):

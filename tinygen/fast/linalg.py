@@ -1,8 +1,10 @@
 """Fast dense layer: x W^T + b as one op, in place of the reading path's matmul and add."""
 
-from .. import kernels
+from .. import grad_mode, kernels
 from ..autograd import Function
 from ..ops import linalg as reading
+from ..tensor import Tensor
+from . import parallel
 
 
 class Linear(Function):
@@ -15,7 +17,7 @@ class Linear(Function):
 
     def forward(self, x, w, b=None):
         """Arrays x (N, in), w (out, in) [, b (out,)] -> y (N, out)."""
-        y = x @ w.T
+        y = parallel.matmul(x, w.T)  # x @ w.T, over the cores after split_over_cores() (parallel.py)
         if b is not None:
             y += b  # y is fresh: adding in place saves an (N, out) temporary
         return y
@@ -24,8 +26,12 @@ class Linear(Function):
         """g (N, out) -> dx (N, in), dW (out, in) [, db (out,)], None for an input that needs none."""
         x, w = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
-        gx = g @ w if need[0] else None
-        gw = g.transpose(0, 1) @ x if need[1] else None
+        if grad_mode.is_grad_enabled() or parallel.threads() == 1:  # create_graph: differentiable ops
+            gx = g @ w if need[0] else None
+            gw = g.transpose(0, 1) @ x if need[1] else None
+        else:  # the same products on arrays, split over the cores
+            gx = Tensor.wrap(parallel.matmul(g.array, w.array)) if need[0] else None
+            gw = Tensor.wrap(parallel.matmul(g.array.T, x.array)) if need[1] else None
         if len(self.inputs) == 2:
             return gx, gw
         return gx, gw, (g.sum(0) if need[2] else None)

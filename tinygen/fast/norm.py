@@ -28,6 +28,7 @@ from ..autograd import Function
 from ..creation import ones, zeros
 from ..nn import norm as reading
 from ..tensor import Tensor
+from . import parallel
 
 
 def grouped(x, groups, axes=None):
@@ -63,36 +64,64 @@ class GroupNorm(Function):
         xp = backend.array_module(x)
         v, axes = grouped(x, self.groups)
         shape = _channel_shape(v, axes)
-        self.mean = _group_mean(v, axes)
-        centred = v - self.mean
-        var = _group_mean(centred * centred, axes)  # biased: divide by n
-        self.rstd = 1.0 / xp.sqrt(var + self.eps)
-        centred *= self.rstd * weight.reshape(shape)             # x_hat * weight, in place
-        centred += bias.reshape(shape)
-        return ungrouped(centred, x, axes)
+        slices = parallel.even_slices(len(v), v.nbytes, v)  # every sample is normalised on its own
+        y = xp.empty_like(v) if len(slices) > 1 else None
+        stats = [None] * len(slices)
+
+        def normalize(k):
+            s = slices[k]
+            mean = _group_mean(v[s], axes)
+            centred = xp.subtract(v[s], mean, out=None if y is None else y[s])
+            var = _group_mean(centred * centred, axes)  # biased: divide by n
+            rstd = 1.0 / xp.sqrt(var + self.eps)
+            centred *= rstd * weight.reshape(shape)             # x_hat * weight, in place
+            centred += bias.reshape(shape)
+            stats[k] = (mean, rstd, centred)
+
+        parallel.split_map(normalize, range(len(slices)), v)
+        if y is None:
+            (self.mean, self.rstd, y), = stats
+        else:
+            self.mean, self.rstd = (xp.concatenate([st[i] for st in stats]) for i in (0, 1))
+        return ungrouped(y, x, axes)
 
     def backward(self, g):
         """g (N, C, *) -> dx (N, C, *), dweight (C,), dbias (C,): on arrays, or in tensor ops under create_graph."""
         if grad_mode.is_grad_enabled():  # create_graph: the same formula in differentiable ops
             return self._backward_with_graph(g)
         x, weight, _ = (t.array for t in self.inputs)
+        xp = backend.array_module(x)
         v, axes = grouped(x, self.groups)
         gv, _ = grouped(g.array, self.groups, axes)
         w = weight.reshape(_channel_shape(v, axes))
         pixels, channels = _pixel_and_channel_axes(axes)
         n = v.shape[pixels] * v.shape[channels]                    # values per group
-        centred = v - self.mean
-        g_sum = _sum_over_pixels(gv, pixels)                       # per sample and channel: sum of g
-        gx_sum = _sum_over_pixels(gv * centred, pixels) * self.rstd  # ... and of g * x_hat
-        d_bias = g_sum.sum(axis=0).reshape(-1)
+        slices = parallel.even_slices(len(v), v.nbytes, v)        # every sample's dx is its own
+        dx = xp.empty_like(gv) if len(slices) > 1 else None
+        sums = [None] * len(slices)
+
+        def backward(k):
+            s = slices[k]
+            mean, rstd = self.mean[s], self.rstd[s]
+            centred = v[s] - mean
+            g_sum = _sum_over_pixels(gv[s], pixels)                       # per sample and channel: sum of g
+            gx_sum = _sum_over_pixels(gv[s] * centred, pixels) * rstd     # ... and of g * x_hat
+            mean_dx_hat = (w * g_sum).sum(axis=channels, keepdims=True) / n             # mean(dx_hat)
+            mean_dx_hat_x_hat = (w * gx_sum).sum(axis=channels, keepdims=True) / n      # mean(dx_hat * x_hat)
+            # dx = rstd (g w - mean(dx_hat) - (x - mean) rstd mean(dx_hat x_hat))
+            dx_s = xp.multiply(gv[s], rstd * w, out=None if dx is None else dx[s])
+            centred *= -(rstd * rstd * mean_dx_hat_x_hat)
+            dx_s += centred
+            dx_s -= rstd * mean_dx_hat
+            sums[k] = (g_sum, gx_sum, dx_s)
+
+        parallel.split_map(backward, range(len(slices)), v)
+        if dx is None:
+            (g_sum, gx_sum, dx), = sums
+        else:
+            g_sum, gx_sum = (xp.concatenate([part[i] for part in sums]) for i in (0, 1))
+        d_bias = g_sum.sum(axis=0).reshape(-1)  # over the whole batch, as one sum: the same bits split or not
         d_weight = gx_sum.sum(axis=0).reshape(-1)
-        mean_dx_hat = (w * g_sum).sum(axis=channels, keepdims=True) / n             # mean(dx_hat)
-        mean_dx_hat_x_hat = (w * gx_sum).sum(axis=channels, keepdims=True) / n      # mean(dx_hat * x_hat)
-        # dx = rstd (g w - mean(dx_hat) - (x - mean) rstd mean(dx_hat x_hat))
-        dx = gv * (self.rstd * w)
-        centred *= -(self.rstd * self.rstd * mean_dx_hat_x_hat)
-        dx += centred
-        dx -= self.rstd * mean_dx_hat
         return Tensor.wrap(ungrouped(dx, x, axes)), Tensor.wrap(d_weight), Tensor.wrap(d_bias)
 
     def _backward_with_graph(self, g):

@@ -1,0 +1,158 @@
+"""Split a fast kernel's work over the CPU's cores: a small pool of threads, each running whole pieces.
+
+NumPy runs each call on one core, except a matrix product, which BLAS spreads over its own
+threads. A convolution is a loop of (copy the columns, multiply) over slices of the batch, so on
+two cores its copies ran on one and each product split in two: the MNIST UNet's widest conv
+took 10.8 ms at two threads against 12.0 at one. Giving each core whole slices instead (its own
+copy, its own product with BLAS at one thread) took 6.3 ms (2026-12-07, the 2-core Xeon): NumPy
+lets go of Python's GIL inside a copy or a product, so the threads really run side by side.
+
+Why it is a setting you choose (``split_over_cores()``), not the default. The pool and BLAS's own
+threads cannot share the cores: OpenBLAS's threads keep spinning for a while after each product
+(up to 2^28 cycles, about 0.1 s) and starve the pool's thread, so BLAS must be at one thread for
+the whole run (the DCGAN iteration at two threads: 104 ms with BLAS's threads alone, 150 ms with
+the pool beside them awake). That is a setting of the process, like ``keep_freed_memory()``. And
+only big pieces pay: handing one to the pool costs about 30 us, and the two halves of one matrix
+product each pack the shared input again, so mid-sized products lose (the VAE's 128x784x400
+product: 354 us on BLAS's two threads, 465 us split here, 595 us on one thread). Measured at two
+threads (docs/results.md): the UNet step 736 -> 516 ms, the DCGAN iteration 113 -> 95 ms, the
+VAE step 6.0 -> 7.6 ms.
+
+Without the setting, every kernel runs on the calling thread, exactly as before this file.
+Arrays on a GPU never come here: CuPy's kernels already run in parallel on the device.
+"""
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from .. import backend
+
+_threads = 1  # split_over_cores() sets it
+_blas_before = None  # [(threadpoolctl controller, its thread count)] to give back; None: BLAS untouched
+_pool, _pool_size = None, 0  # a ThreadPoolExecutor of threads() - 1 workers: the caller does a share too
+_lock = threading.Lock()
+_inside = threading.local()  # .active: this thread is running a share of a split (nested splits run plain)
+SPLIT_MULTIPLY_ADDS = 2**22  # a smaller product runs whole on the calling thread: a hand-off costs ~30 us
+SPLIT_BYTES = 2**19  # and so does a pass over less than 512 KB
+
+
+def split_over_cores(threads=None):
+    """Let the fast tier split its convolutions and large products over ``threads`` threads of its
+    own (default: every core this process may use), with BLAS set to one thread; returns the count.
+
+    ``split_over_cores(1)`` undoes it: BLAS gets back the thread count it had. A process setting
+    (every library's BLAS calls run on one thread while it holds), so tinygen never makes it on
+    import: the demos' and ``benchmarks/run.py``'s ``--split-cores`` do, and so can you.
+    Needs threadpoolctl to reach BLAS; returns 1 (and changes nothing) without it.
+    """
+    global _threads, _blas_before
+    if threads is None:
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if threads < 1:
+        raise ValueError(f"split_over_cores: threads must be at least 1, got {threads}")
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return 1
+    with _lock:
+        if threads == 1:
+            for library, count in _blas_before or []:
+                library.set_num_threads(count)
+            _blas_before, _threads = None, 1
+            return 1
+        if _blas_before is None:
+            libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+            _blas_before = [(library, library.get_num_threads()) for library in libraries]
+            for library in libraries:
+                library.set_num_threads(1)
+        _threads = threads
+        return threads
+
+
+def threads():
+    """How many threads the fast tier splits its work over (1 unless split_over_cores() said more)."""
+    return _threads
+
+
+def threads_for(array):
+    """threads() for work on ``array``; 1 for an array on a GPU, or inside a share of a split."""
+    if _threads == 1 or getattr(_inside, "active", False) or backend.device_of(array) != "cpu":
+        return 1
+    return _threads
+
+
+def even_slices(length, nbytes, like):
+    """range(length) in one slice per thread for work over ``nbytes``; one slice below SPLIT_BYTES."""
+    n = threads_for(like) if nbytes >= SPLIT_BYTES else 1
+    step = -(-length // n)
+    return [slice(i, min(i + step, length)) for i in range(0, length, step)]
+
+
+def _workers(n):
+    """The pool of n - 1 worker threads (remade when n changes)."""
+    global _pool, _pool_size
+    with _lock:
+        if _pool_size != n - 1:
+            if _pool is not None:
+                _pool.shutdown(wait=True)
+            _pool = ThreadPoolExecutor(n - 1, thread_name_prefix="tinygen")
+            _pool_size = n - 1
+        return _pool
+
+
+def split_map(fn, items, like):
+    """[fn(item) for item in items], the items shared out over threads_for(like): results in items' order.
+
+    Thread k runs items k, k + n, k + 2n, ...; the calling thread takes k = 0. ``fn`` must write
+    only memory no other item writes. With one thread it is the plain loop.
+    """
+    available = threads_for(like)
+    if available <= 1:
+        return [fn(item) for item in items]
+    n = min(available, len(items))
+    pool = _workers(available)
+
+    def share(k):
+        _inside.active = True
+        try:
+            return [fn(item) for item in items[k::n]]
+        finally:
+            _inside.active = False
+
+    futures = [pool.submit(share, k) for k in range(1, n)]
+    try:
+        shares = [share(0)]
+    finally:
+        wait(futures)  # even when our share failed: no worker may still be writing when we return
+    shares += [f.result() for f in futures]  # re-raises a worker's error here
+    results = [None] * len(items)
+    for k, part in enumerate(shares):
+        results[k::n] = part
+    return results
+
+
+def matmul(a, b):
+    """a @ b for 2-D arrays, in blocks of rows (or of columns, the longer side) over the threads.
+
+    With split_over_cores() BLAS runs at one thread, so the fast tier's large products are split
+    here; without it this is ``a @ b`` (BLAS splits it on its own threads).
+    """
+    n = threads_for(a) if a.shape[0] * a.shape[1] * b.shape[1] >= SPLIT_MULTIPLY_ADDS else 1
+    if n == 1:
+        return a @ b
+    xp = backend.array_module(a)
+    out = xp.empty((a.shape[0], b.shape[1]), dtype=xp.result_type(a, b))
+    by_rows = a.shape[0] >= b.shape[1]  # the longer side: each thread then packs half of the other input
+    length = a.shape[0] if by_rows else b.shape[1]
+    step = -(-length // n)
+    blocks = [slice(i, min(i + step, length)) for i in range(0, length, step)]
+
+    def block(s):
+        if by_rows:
+            xp.matmul(a[s], b, out=out[s])
+        else:
+            xp.matmul(a, b[:, s], out=out[:, s])
+
+    split_map(block, blocks, a)
+    return out
