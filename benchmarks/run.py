@@ -6,6 +6,7 @@
     python benchmarks/run.py --quick              # 1 round x 1 rep, memory over 3 steps: a smoke run
     python benchmarks/run.py --json runs/bench.json
     python benchmarks/run.py --kernels reading    # tinygen's reading path only: what the fast tier buys
+    python benchmarks/run.py --split-cores        # tinygen shares its work out over threads of its own
 
 Workloads, float32, the same inputs and the same initial weights in both frameworks (the PyTorch
 twin of each model gets tinygen's weights copied in, after checking every shape):
@@ -25,7 +26,9 @@ Threads: both frameworks always get the same count. The default, --threads 1,all
 workload twice, at one thread and at all the machine's cores, and ends with a table of both
 columns and each framework's speed-up from 1 to all (a user runs with the defaults, on all cores).
 On a busy shared machine the all-cores column fights the other jobs: read it on an idle one, or
-give --threads 1.
+give --threads 1. With --split-cores, tinygen's worker at more than one thread calls
+tinygen.fast.split_over_cores (BLAS at one thread, the fast kernels split over its own threads);
+PyTorch's is unchanged.
 """
 
 import argparse

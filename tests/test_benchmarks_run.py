@@ -170,3 +170,29 @@ def test_copy_weights_refuses_a_different_architecture():
                                 torch.nn.Linear(20, 400), torch.nn.ReLU(), torch.nn.Linear(400, 784))
     with pytest.raises(AssertionError, match="parameter 2"):
         run.copy_weights(run.tg_models("vae")["model"], wrong, "vae")
+
+
+@pytest.mark.slow
+def test_split_cores_reaches_tinygens_worker_at_more_than_one_thread(tmp_path):
+    path = tmp_path / "bench.json"
+    out = run_script("--quick", "--only", "2", "--no-torch", "--threads", "1,2", "--split-cores", "--json", str(path))
+    report = json.loads(path.read_text())
+    assert report["config"]["split_cores"] is True
+    assert positive(report["runs"]["2"]["workloads"]["dcgan"]["tinygen"])
+    assert "split over its own threads, 2 thread(s)" in out and "split over its own threads, 1 thread" not in out
+
+
+def test_worker_setup_splits_over_cores_only_when_asked_and_above_one_thread(monkeypatch):
+    run = load_run()
+    import tinygen
+
+    calls = []
+    monkeypatch.setattr(tinygen.fast, "split_over_cores", calls.append)
+    monkeypatch.setattr(tinygen.fast, "keep_freed_memory", lambda: None)
+    monkeypatch.setenv("TINYGEN_BENCH_SPLIT_CORES", "1")
+    run.worker_setup("tinygen", 1)
+    run.worker_setup("torch", 2)
+    run.worker_setup("tinygen", 2)
+    monkeypatch.setenv("TINYGEN_BENCH_SPLIT_CORES", "0")
+    run.worker_setup("tinygen", 2)
+    assert calls == [2]

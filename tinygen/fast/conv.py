@@ -27,11 +27,12 @@ as a differentiable Unfold, one matmul), each tested equal to it, first and seco
   with the flipped kernel (``_full_geometry``).
 """
 
-from .. import backend, kernels
+from .. import backend, grad_mode, kernels
 from ..autograd import Function
 from ..ops import conv as reading
 from ..ops.conv import Geometry
 from . import parallel
+from ..tensor import Tensor
 from .memory import scratch
 
 
@@ -160,7 +161,7 @@ class Conv2d(Function):
         gw = None
         if self.needs_input_grad[1]:
             gw = ConvWeightGrad.apply(x, g, geom=self.geom, rows=rows)
-        return (gx, gw) + _bias_grad(g, self.needs_input_grad)
+        return (gx, gw) + _bias_grad(g, self.needs_input_grad, rows)
 
 
 class ConvTranspose2d(Function):
@@ -283,11 +284,19 @@ def _conv_rows(x, w, geom, cols=None):
 
 
 
-def _bias_grad(g, needs_input_grad):
-    """() without a bias input; else (db,) with db = sum of g over batch and pixels."""
+def _bias_grad(g, needs_input_grad, rows=None):
+    """() without a bias input; else (db,) with db = sum of g over batch and pixels: from g's
+    rows (B*OH*OW, O), in blocks over the cores, when split_over_cores() is on and no graph is
+    recorded; else as the sum op (one thread keeps its bits)."""
     if len(needs_input_grad) < 3:
         return ()
-    return (g.sum(dim=(0, 2, 3)) if needs_input_grad[2] else None,)
+    if not needs_input_grad[2]:
+        return (None,)
+    if rows is None or parallel.threads() == 1 or grad_mode.is_grad_enabled():
+        return (g.sum(dim=(0, 2, 3)),)
+    blocks = parallel.even_slices(rows.shape[0], rows.nbytes, rows)
+    partial = parallel.split_map(lambda s: rows[s].sum(axis=0), blocks, rows)
+    return (Tensor.wrap(sum(partial[1:], partial[0])),)
 
 
 
