@@ -15,6 +15,7 @@ from tinygen.fast import conv as fast_conv
 from tinygen.fast import parallel
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
+pytestmark = pytest.mark.cpu_only  # the CPU's threads; on a GPU the fast tier never splits (tested below)
 
 
 def blas_threads():

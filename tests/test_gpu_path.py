@@ -261,3 +261,26 @@ def test_a_vae_step_on_the_gpu_stays_on_the_gpu_on_both_tiers(cuda_default, fast
     assert loss.device == "cuda" and loss.dtype == tg.float32 and np.isfinite(loss.item())
     for p in model.parameters():
         assert p.device == "cuda" and p.grad.device == "cuda" and p.dtype == tg.float32
+
+
+def test_split_over_cores_leaves_gpu_work_on_the_calling_thread(monkeypatch):
+    """With tinygen's CPU threads on, a conv step on the device never hands work to them."""
+    from tinygen.fast import parallel
+
+    handed = []
+    real_workers = parallel._workers
+    monkeypatch.setattr(parallel, "_workers", lambda n: handed.append(n) or real_workers(n))
+    monkeypatch.setattr(parallel, "SPLIT_BYTES", 0)
+    monkeypatch.setattr(parallel, "SPLIT_MULTIPLY_ADDS", 0)
+    parallel.split_over_cores(2)
+    try:
+        x = tg.randn(4, 3, 8, 8, device="cuda", requires_grad=True)
+        model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.GroupNorm(2, 4), nn.SiLU(),
+                              nn.ConvTranspose2d(4, 2, 4, stride=2, padding=1), nn.Flatten(), nn.Linear(512, 3))
+        model.to("cuda")
+        loss = model(x).square().mean()
+        loss.backward()
+        assert loss.device == "cuda" and x.grad.device == "cuda"
+    finally:
+        parallel.split_over_cores(1)
+    assert handed == []
