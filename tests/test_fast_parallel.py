@@ -144,6 +144,23 @@ def test_dense_layer_split_over_threads_gives_the_calling_threads_results(split,
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("turn_on", [False, True])
+def test_empty_batches_pass_through_with_or_without_the_setting(split, turn_on):
+    """As on the reading path (the fast conv's reshapes could not infer a size from 0 elements)."""
+    if turn_on:
+        split()
+    x, w = tg.zeros(0, 4, 3, 3, requires_grad=True), tg.ones(2, 4, 3, 3, requires_grad=True)
+    F = tg.nn.functional
+    y = F.leaky_relu(F.silu(F.conv2d(x, w, padding=1)), 0.2)
+    # conv_transpose2d's two routes: the scatter (stride 2) and the full correlation (stride 1, widening)
+    z1, z2 = F.conv_transpose2d(y, w, stride=2, padding=1), F.conv_transpose2d(y, w, padding=1)
+    (z1.sum() + z2.sum()).backward()
+    assert y.shape == (0, 2, 3, 3) and z1.shape == (0, 4, 5, 5) and z2.shape == (0, 4, 3, 3)
+    assert x.grad.shape == (0, 4, 3, 3)
+    assert float(w.grad.abs().sum().item()) == 0.0
+    assert parallel.even_slices(0, 0, x.array) == [slice(0, 0)]
+
+
 def test_split_over_cores_leaves_gpu_arrays_on_the_calling_thread(split):
     split()
 

@@ -27,6 +27,8 @@ as a differentiable Unfold, one matmul), each tested equal to it, first and seco
   with the flipped kernel (``_full_geometry``).
 """
 
+import math
+
 from .. import backend, grad_mode, kernels
 from ..autograd import Function
 from ..ops import conv as reading
@@ -85,10 +87,10 @@ def batch_slices(x, geom):
     B, per_image = x.shape[0], OH * OW * kh * kw * x.shape[1] * x.dtype.itemsize
     step = max(1, COLUMNS_BYTES // per_image)
     n = parallel.threads_for(x)
-    if n > 1 and B * per_image >= parallel.SPLIT_BYTES:  # (one thread keeps the slices, and so the bits, it had)
+    if n > 1 and B and B * per_image >= parallel.SPLIT_BYTES:  # (one thread keeps the slices, and so the bits, it had)
         count = -(-B // step)
         step = -(-B // (-(-count // n) * n))  # ceil(B / (count rounded up to a multiple of n))
-    return [slice(b, min(b + step, B)) for b in range(0, B, step)]
+    return [slice(b, min(b + step, B)) for b in range(0, max(B, 1), step)]  # an empty batch: one empty slice
 
 
 def im2col(x, geom):
@@ -100,7 +102,7 @@ def im2col(x, geom):
     B, OH, OW = win.shape[:3]
     cols = scratch(backend.array_module(x), win.shape, x.dtype, "columns")
     cols[...] = win  # the one copy: every window's values, side by side
-    return cols.reshape(B * OH * OW, -1)
+    return cols.reshape(B * OH * OW, math.prod(win.shape[3:]))  # (no -1: an empty batch has no size to infer)
 
 
 def col2im(piece, geom, img):
@@ -132,7 +134,7 @@ def _rows(y):
 
 def _nchw(rows, batch, out_hw):
     """(B*OH*OW, O) -> an NCHW view (B, O, OH, OW) of the same memory."""
-    return rows.reshape(batch, out_hw[0], out_hw[1], -1).transpose(0, 3, 1, 2)
+    return rows.reshape(batch, out_hw[0], out_hw[1], rows.shape[1]).transpose(0, 3, 1, 2)
 
 
 # ---------------------------------------------------------------- the three bilinear ops

@@ -85,8 +85,8 @@ def threads_for(array):
 def even_slices(length, nbytes, like):
     """range(length) in one slice per thread for work over ``nbytes``; one slice below SPLIT_BYTES."""
     n = threads_for(like) if nbytes >= SPLIT_BYTES else 1
-    step = -(-length // n)
-    return [slice(i, min(i + step, length)) for i in range(0, length, step)]
+    step = max(1, -(-length // n))
+    return [slice(i, min(i + step, length)) for i in range(0, max(length, 1), step)]  # empty: one empty slice
 
 
 def _workers(n):
@@ -108,7 +108,7 @@ def split_map(fn, items, like):
     only memory no other item writes. With one thread it is the plain loop.
     """
     available = threads_for(like)
-    if available <= 1:
+    if available <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
     n = min(available, len(items))
     pool = _workers(available)
