@@ -53,9 +53,11 @@ def test_split_over_cores_sets_blas_to_one_thread_and_gives_its_count_back():
     assert parallel.threads() == 1
 
 
-def test_split_over_cores_refuses_no_threads():
-    with pytest.raises(ValueError, match="split_over_cores: threads must be at least 1, got 0"):
-        parallel.split_over_cores(0)
+@pytest.mark.parametrize("bad", [0, -2, 2.5, "2", True])
+def test_split_over_cores_refuses_what_is_not_a_thread_count(bad):
+    with pytest.raises(ValueError, match=f"split_over_cores: threads must be a whole number at least 1, got {bad!r}"):
+        parallel.split_over_cores(bad)
+    assert parallel.threads() == 1
 
 
 def test_split_map_keeps_the_order_uses_the_pool_and_runs_nested_splits_plain(split):

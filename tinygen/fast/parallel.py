@@ -22,6 +22,7 @@ Without the setting, every kernel runs on the calling thread, exactly as before 
 Arrays on a GPU never come here: CuPy's kernels already run in parallel on the device.
 """
 
+import operator
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -49,8 +50,13 @@ def split_over_cores(threads=None):
     global _threads, _blas_before
     if threads is None:
         threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if threads < 1:
-        raise ValueError(f"split_over_cores: threads must be at least 1, got {threads}")
+    try:
+        count = operator.index(threads)  # an int, or an integer-like (a NumPy integer); not 2.5 or "2"
+    except TypeError:
+        count = 0
+    if isinstance(threads, bool) or count < 1:
+        raise ValueError(f"split_over_cores: threads must be a whole number at least 1, got {threads!r}")
+    threads = count
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
