@@ -5,6 +5,10 @@ threads; every result must be what the calling thread alone computes, and BLAS m
 thread count when the setting is undone.
 """
 
+import json
+import pathlib
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -178,11 +182,6 @@ def test_split_over_cores_leaves_gpu_arrays_on_the_calling_thread(split):
 def test_a_demo_with_split_cores_trains_and_says_so(tmp_path):
     """``--split-cores`` reaches split_over_cores (the run's metrics are written), and the same
     quick run without it gives the same loss to float32 rounding."""
-    import json
-    import pathlib
-    import subprocess
-    import sys
-
     root = pathlib.Path(__file__).resolve().parents[1]
     losses = []
     for extra in (["--split-cores"], []):

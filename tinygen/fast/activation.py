@@ -70,9 +70,9 @@ class SiLU(Function):
 
     def backward(self, g):
         """g * silu'(x); silu' is an op of its own (SiLUDerivative), so second derivatives work."""
-        if grad_mode.is_grad_enabled() or parallel.threads() == 1:
+        if grad_mode.is_grad_enabled():  # create_graph: differentiable ops
             return g * SiLUDerivative.apply(self.inputs[0])
-        # no graph to record: the same product on arrays, in slices over the cores
+        # no graph to record: the same product on arrays (in slices over the cores, with split_over_cores)
         return Tensor.wrap(by_samples(lambda x, g: g * _silu_derivative(x), self.inputs[0].array, g.array))
 
 
@@ -105,9 +105,11 @@ class LeakyReLU(Function):
 
     def backward(self, g):  # slope + (1 - slope) [x > 0], built in place in g's dtype
         """g times the slope mask (a constant: the second derivative is 0, as on the reading path)."""
+        # One thread keeps the tensor product: its result's memory order (NCHW) differs from the array
+        # product's, which steers the order of later sums, so the bits of a one-thread run would move.
         if grad_mode.is_grad_enabled() or parallel.threads() == 1:
             return g * Tensor.wrap(self._slopes(self.inputs[0].array, g.dtype))
-        # no graph to record: the same product on arrays, in slices over the cores
+        # no graph to record: the same product on arrays (in slices over the cores, with split_over_cores)
         return Tensor.wrap(by_samples(lambda x, g: g * self._slopes(x, g.dtype), self.inputs[0].array, g.array))
 
     def _slopes(self, x, dtype):

@@ -37,11 +37,7 @@ def adam_step(p, grad, m, v, v_max, t, lr, beta1, beta2, eps):
         _adam_step(xp, g, [a[rows] for a in moments], step, *scalars)
         p.array[rows] += step
 
-    if grad.size * grad.itemsize >= parallel.SPLIT_BYTES:  # blocks over the cores after split_over_cores()
-        parallel.split_map(update, blocks, grad)
-    else:
-        for rows in blocks:
-            update(rows)
+    parallel.split_map(update, blocks, grad)  # the blocks in turn; over the cores after split_over_cores()
 
 
 def _adam_step(xp, g, moments, step, beta1, beta2, eps, sqrt_bias_correction2, minus_step_size):

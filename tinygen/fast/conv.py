@@ -33,8 +33,8 @@ from .. import backend, grad_mode, kernels
 from ..autograd import Function
 from ..ops import conv as reading
 from ..ops.conv import Geometry
-from . import parallel
 from ..tensor import Tensor
+from . import parallel
 from .memory import scratch
 
 
@@ -88,8 +88,8 @@ def batch_slices(x, geom):
     step = max(1, COLUMNS_BYTES // per_image)
     n = parallel.threads_for(x)
     if n > 1 and B and B * per_image >= parallel.SPLIT_BYTES:  # (one thread keeps the slices, and so the bits, it had)
-        count = -(-B // step)
-        step = -(-B // (-(-count // n) * n))  # ceil(B / (count rounded up to a multiple of n))
+        pieces = math.ceil(math.ceil(B / step) / n) * n  # as many slices, rounded up to a multiple of n
+        step = math.ceil(B / pieces)
     return [slice(b, min(b + step, B)) for b in range(0, max(B, 1), step)]  # an empty batch: one empty slice
 
 
@@ -283,7 +283,6 @@ def _conv_rows(x, w, geom, cols=None):
 
     parallel.split_map(product, slices, x)
     return out
-
 
 
 def _bias_grad(g, needs_input_grad, rows=None):

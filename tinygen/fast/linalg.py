@@ -26,10 +26,10 @@ class Linear(Function):
         """g (N, out) -> dx (N, in), dW (out, in) [, db (out,)], None for an input that needs none."""
         x, w = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
-        if grad_mode.is_grad_enabled() or parallel.threads() == 1:  # create_graph: differentiable ops
+        if grad_mode.is_grad_enabled():  # create_graph: differentiable ops
             gx = g @ w if need[0] else None
             gw = g.transpose(0, 1) @ x if need[1] else None
-        else:  # the same products on arrays, split over the cores
+        else:  # the same products on arrays (over the cores, with split_over_cores)
             gx = Tensor.wrap(parallel.matmul(g.array, w.array)) if need[0] else None
             gw = Tensor.wrap(parallel.matmul(g.array.T, x.array)) if need[1] else None
         if len(self.inputs) == 2:

@@ -64,25 +64,19 @@ class GroupNorm(Function):
         xp = backend.array_module(x)
         v, axes = grouped(x, self.groups)
         shape = _channel_shape(v, axes)
-        slices = parallel.even_slices(len(v), v.nbytes, v)  # every sample is normalised on its own
-        y = xp.empty_like(v) if len(slices) > 1 else None
-        stats = [None] * len(slices)
+        y = xp.empty_like(v)
 
-        def normalize(k):
-            s = slices[k]
+        def normalize(s):  # samples s: each sample is normalised on its own, so slices can share the cores
             mean = _group_mean(v[s], axes)
-            centred = xp.subtract(v[s], mean, out=None if y is None else y[s])
+            centred = xp.subtract(v[s], mean, out=y[s])
             var = _group_mean(centred * centred, axes)  # biased: divide by n
             rstd = 1.0 / xp.sqrt(var + self.eps)
             centred *= rstd * weight.reshape(shape)             # x_hat * weight, in place
             centred += bias.reshape(shape)
-            stats[k] = (mean, rstd, centred)
+            return mean, rstd
 
-        parallel.split_map(normalize, range(len(slices)), v)
-        if y is None:
-            (self.mean, self.rstd, y), = stats
-        else:
-            self.mean, self.rstd = (xp.concatenate([st[i] for st in stats]) for i in (0, 1))
+        stats = parallel.split_map(normalize, parallel.even_slices(len(v), v.nbytes, v), v)
+        self.mean, self.rstd = (xp.concatenate(parts) for parts in zip(*stats))
         return ungrouped(y, x, axes)
 
     def backward(self, g):
@@ -96,12 +90,9 @@ class GroupNorm(Function):
         w = weight.reshape(_channel_shape(v, axes))
         pixels, channels = _pixel_and_channel_axes(axes)
         n = v.shape[pixels] * v.shape[channels]                    # values per group
-        slices = parallel.even_slices(len(v), v.nbytes, v)        # every sample's dx is its own
-        dx = xp.empty_like(gv) if len(slices) > 1 else None
-        sums = [None] * len(slices)
+        dx = xp.empty_like(gv)
 
-        def backward(k):
-            s = slices[k]
+        def backward(s):  # samples s: each sample's dx is its own
             mean, rstd = self.mean[s], self.rstd[s]
             centred = v[s] - mean
             g_sum = _sum_over_pixels(gv[s], pixels)                       # per sample and channel: sum of g
@@ -109,17 +100,14 @@ class GroupNorm(Function):
             mean_dx_hat = (w * g_sum).sum(axis=channels, keepdims=True) / n             # mean(dx_hat)
             mean_dx_hat_x_hat = (w * gx_sum).sum(axis=channels, keepdims=True) / n      # mean(dx_hat * x_hat)
             # dx = rstd (g w - mean(dx_hat) - (x - mean) rstd mean(dx_hat x_hat))
-            dx_s = xp.multiply(gv[s], rstd * w, out=None if dx is None else dx[s])
+            dx_s = xp.multiply(gv[s], rstd * w, out=dx[s])
             centred *= -(rstd * rstd * mean_dx_hat_x_hat)
             dx_s += centred
             dx_s -= rstd * mean_dx_hat
-            sums[k] = (g_sum, gx_sum, dx_s)
+            return g_sum, gx_sum
 
-        parallel.split_map(backward, range(len(slices)), v)
-        if dx is None:
-            (g_sum, gx_sum, dx), = sums
-        else:
-            g_sum, gx_sum = (xp.concatenate([part[i] for part in sums]) for i in (0, 1))
+        sums = parallel.split_map(backward, parallel.even_slices(len(v), v.nbytes, v), v)
+        g_sum, gx_sum = (xp.concatenate(parts) for parts in zip(*sums))
         d_bias = g_sum.sum(axis=0).reshape(-1)  # over the whole batch, as one sum: the same bits split or not
         d_weight = gx_sum.sum(axis=0).reshape(-1)
         return Tensor.wrap(ungrouped(dx, x, axes)), Tensor.wrap(d_weight), Tensor.wrap(d_bias)

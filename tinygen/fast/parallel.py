@@ -149,7 +149,7 @@ def matmul(a, b):
         return a @ b
     xp = backend.array_module(a)
     out = xp.empty((a.shape[0], b.shape[1]), dtype=xp.result_type(a, b))
-    by_rows = a.shape[0] >= b.shape[1]  # the longer side: each thread then packs half of the other input
+    by_rows = a.shape[0] >= b.shape[1]  # split the longer side: what each thread packs whole is the smaller input
     length = a.shape[0] if by_rows else b.shape[1]
     step = -(-length // n)
     blocks = [slice(i, min(i + step, length)) for i in range(0, length, step)]
