@@ -117,6 +117,26 @@ def test_stride1_transpose_as_full_convolution_equals_the_scatter(kernel, paddin
     np.testing.assert_allclose(routed.detach().numpy(), general.detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("one_product", [True, False])
+@pytest.mark.parametrize("stride, padding, dilation, columns_bytes", [(2, 1, 1, None), (2, 0, 2, None), (3, 2, 1, 600)])
+def test_both_scatters_of_a_strided_transpose_equal_the_reading_path(one_product, stride, padding, dilation,
+                                                                    columns_bytes, monkeypatch):
+    """conv_transpose2d's scatter, either way (_one_product_per_slice picks): one product per batch
+    slice (a few images a slice when columns_bytes is small) or one per kernel offset; values,
+    gradients and second derivatives as the reading path's."""
+    monkeypatch.setattr(fast_conv, "_one_product_per_slice", lambda out_channels, in_channels: one_product)
+    if columns_bytes:
+        monkeypatch.setattr(fast_conv, "COLUMNS_BYTES", columns_bytes)
+    scatters = []
+    monkeypatch.setattr(fast_conv, "col2im", lambda *args, real=fast_conv.col2im: scatters.append(1) or real(*args))
+    rng = np.random.default_rng(stride)
+    geom = reading_conv.Geometry((3, 2), (stride, stride), (padding, padding), (dilation, dilation), (9, 8))
+    arrays = [rng.standard_normal((3, 5, *geom.out)), rng.standard_normal((5, 6, 3, 2)), rng.standard_normal(6)]
+    fn = lambda f: (lambda g, w, b: f(g, w, b, geom))  # noqa: E731
+    assert_same_function(fn(reading_conv.convolve_transpose.reading), fn(fast_conv.convolve_transpose), arrays)
+    assert scatters  # the scatter ran (not only the full-correlation route)
+
+
 @pytest.mark.parametrize("stride, padding", [(1, 1), (2, 1)])
 def test_batch_sliced_columns_give_the_same_convolution(stride, padding, monkeypatch):
     """When the columns exceed COLUMNS_BYTES, the fast conv runs slice by slice of the batch:

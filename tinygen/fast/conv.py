@@ -73,9 +73,10 @@ def windows(x_pad, geom):
 COLUMNS_BYTES = 4 * 2**20  # the most columns written at once: larger batches go in slices
 
 
-def batch_slices(x, geom):
+def batch_slices(x, geom, channels=None):
     """Slices of x's batch whose columns each fit in COLUMNS_BYTES (one slice when all fit), and
-    with several threads (``parallel``), a multiple of their number, of equal size.
+    with several threads (``parallel``), a multiple of their number, of equal size. ``channels``:
+    how many values each kernel offset holds per pixel, when not x's channels.
 
     The columns are kh*kw times the image: 116 MB for the MNIST UNet's widest 3x3 conv at batch
     64, a quarter of that step's memory. Slices of 4 images (M = 3,136 rows per product) keep the
@@ -84,7 +85,7 @@ def batch_slices(x, geom):
     (1.15 s against 1.23 s, one thread, 2026-12-02), and the GAN steps no slower.
     """
     (kh, kw), (OH, OW) = geom.kernel, geom.out
-    B, per_image = x.shape[0], OH * OW * kh * kw * x.shape[1] * x.dtype.itemsize
+    B, per_image = x.shape[0], OH * OW * kh * kw * (channels or x.shape[1]) * x.dtype.itemsize
     step = max(1, COLUMNS_BYTES // per_image)
     n = parallel.threads_for(x)
     if n > 1 and B and B * per_image >= parallel.SPLIT_BYTES:  # (one thread keeps the slices, and so the bits, it had)
@@ -182,16 +183,27 @@ class ConvTranspose2d(Function):
             C, (H, W), (ph, pw) = w.shape[1], self.geom.size, self.geom.padding
             if self.rows is None:
                 self.rows = _rows(g)
-            rows, w_uv = self.rows, w.transpose(2, 3, 0, 1)  # (B*OH*OW, O) and (kh, kw, O, C)
-            img = backend.array_module(g).zeros((B, H + 2 * ph, W + 2 * pw, C), dtype=g.dtype)
+            xp, rows, (kh, kw) = backend.array_module(g), self.rows, self.geom.kernel  # rows: (B*OH*OW, O)
+            img = xp.zeros((B, H + 2 * ph, W + 2 * pw, C), dtype=g.dtype)
+            if _one_product_per_slice(w.shape[0], C):
+                w_all = _weight_matrix(w)  # (O, kh*kw*C): every offset's weights side by side
 
-            def scatter(s):  # one slice of the batch: its images are written by nobody else
-                r = rows[s.start * OH * OW : s.stop * OH * OW]
-                # One product per kernel offset, each added where that offset read: measured 25% faster
-                # than one product into a (B*OH*OW, kh*kw*C) buffer, which col2im would read again.
-                col2im(lambda u, v: (r @ w_uv[u, v]).reshape(-1, OH, OW, C), self.geom, img[s])
+                def scatter(s):  # one slice of the batch: its images are written by nobody else
+                    r = rows[s.start * OH * OW : s.stop * OH * OW]
+                    values = scratch(xp, (r.shape[0], kh * kw * C), g.dtype, "offset values")
+                    values = xp.matmul(r, w_all, out=values).reshape(s.stop - s.start, OH, OW, kh, kw, C)
+                    col2im(lambda u, v: values[:, :, :, u, v], self.geom, img[s])
 
-            parallel.split_map(scatter, parallel.even_slices(B, img.nbytes, g), g)
+                slices = batch_slices(g, self.geom, C)  # the values of one slice fit in COLUMNS_BYTES
+            else:
+                w_uv = w.transpose(2, 3, 0, 1)  # (kh, kw, O, C)
+
+                def scatter(s):
+                    r = rows[s.start * OH * OW : s.stop * OH * OW]
+                    col2im(lambda u, v: (r @ w_uv[u, v]).reshape(-1, OH, OW, C), self.geom, img[s])
+
+                slices = parallel.even_slices(B, img.nbytes, g)
+            parallel.split_map(scatter, slices, g)
             out = img[:, ph : ph + H, pw : pw + W, :].transpose(0, 3, 1, 2)
         if b is not None:
             out += b.reshape(1, -1, 1, 1)
@@ -264,6 +276,22 @@ def _full_geometry(geom, g_shape, w_shape):
         return None
     full = Geometry(geom.kernel, (1, 1), padding, geom.dilation, g_shape[2:])
     return full if full.out == geom.size else None
+
+
+def _one_product_per_slice(out_channels, in_channels):
+    """Whether the scatter of a strided transpose conv makes one product per batch slice, g's rows
+    times every offset's weights (O, kh*kw*C), or one per kernel offset (O, C) (its else branch).
+
+    Per offset, each product is (rows, O) @ (O, C): with few result channels C a matrix-vector
+    product, and with a narrow O a small one; one (O, kh*kw*C) product per 4 MB slice runs nearer
+    BLAS's rate, and col2im reads its values while they are in cache. Measured at batch 64, one
+    thread (2026-12-07): 64 -> 1 channels, 14 -> 28 pixels (the DCGAN's image gradient) 2.86 ->
+    1.04 ms; 64 -> 3, 7.3 -> 4.2 ms; 32 -> 1 at 28x28, 3.8 -> 2.1 ms; 128 -> 64, 7 -> 14 (the
+    DCGAN generator's first layer) 10.7 -> 9.2 ms; 64 -> 64 and 64 -> 32, 0.9-0.96x. With a narrow
+    O and more result channels the offsets' products won (32 -> 16 at 28x28: 12.1 against 15.5 ms;
+    32 -> 32 a tie), so those keep them.
+    """
+    return in_channels <= 4 or out_channels >= 64
 
 
 def _conv_rows(x, w, geom, cols=None):
