@@ -103,7 +103,8 @@ class LeakyReLU(Function):
         """Array x, any shape -> the activation, same shape (the same bits as the reading path's)."""
         return by_samples(self._max_form, x)
 
-    def _max_form(self, x):  # max(x, slope x), the maximum written over the product: 551 -> 431 us at (64, 64, 14, 14)
+    def _max_form(self, x):
+        """max(x, slope x), written over the product: no third array (551 -> 431 us on (64, 64, 14, 14))."""
         xp = backend.array_module(x)
         y = xp.multiply(x, self.slope, out=xp.empty_like(x))  # (an array even when x is 0-d)
         return xp.maximum(x, y, out=y)

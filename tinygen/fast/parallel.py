@@ -90,9 +90,13 @@ def threads_for(array):
 
 def even_slices(length, nbytes, like):
     """range(length) in one slice per thread for work over ``nbytes``; one slice below SPLIT_BYTES."""
-    n = threads_for(like) if nbytes >= SPLIT_BYTES else 1
+    return _pieces(length, threads_for(like) if nbytes >= SPLIT_BYTES else 1)
+
+
+def _pieces(length, n):
+    """range(length) in n slices of (nearly) equal length; one empty slice for length 0."""
     step = max(1, -(-length // n))
-    return [slice(i, min(i + step, length)) for i in range(0, max(length, 1), step)]  # empty: one empty slice
+    return [slice(i, min(i + step, length)) for i in range(0, max(length, 1), step)]
 
 
 def _workers(n):
@@ -150,9 +154,7 @@ def matmul(a, b):
     xp = backend.array_module(a)
     out = xp.empty((a.shape[0], b.shape[1]), dtype=xp.result_type(a, b))
     by_rows = a.shape[0] >= b.shape[1]  # split the longer side: what each thread packs whole is the smaller input
-    length = a.shape[0] if by_rows else b.shape[1]
-    step = -(-length // n)
-    blocks = [slice(i, min(i + step, length)) for i in range(0, length, step)]
+    blocks = _pieces(a.shape[0] if by_rows else b.shape[1], n)
 
     def block(s):
         if by_rows:
