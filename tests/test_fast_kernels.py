@@ -247,6 +247,46 @@ def test_fast_leaky_relu_forward_is_bit_identical_in_float32_with_zeros_and_nans
         np.testing.assert_array_equal(ours.view("uint32"), theirs.view("uint32"))
 
 
+@pytest.mark.cpu_only  # on a GPU the arrays go whole (a chunk is a kernel launch per pass)
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("x_kind, g_kind", [("contiguous", "contiguous"), ("channels_last", "channels_last"),
+                                            ("channels_last", "contiguous"), ("strided", "channels_last")])
+def test_activations_in_chunks_give_the_whole_arrays_bits_in_numpys_memory_order(monkeypatch, split, x_kind, g_kind):
+    """SiLU's and LeakyReLU's passes run chunk by chunk (fast/activation.py's in_chunks): with chunks of
+    one sample, on one thread or shared over two, every value and the result's memory order (which
+    steers later sums) are those of one chunk over the whole array."""
+    rng = np.random.default_rng(3)
+    x0 = layout(rng.standard_normal((5, 3, 4, 6)).astype("float32") * 4, x_kind)
+    g0 = layout(rng.standard_normal((5, 3, 4, 6)).astype("float32"), g_kind)
+    F = nn.functional
+
+    def everything():
+        out = []
+        for act in (F.silu, lambda t: F.leaky_relu(t, 0.2)):
+            x = tg.tensor(x0, requires_grad=True)
+            y = act(x)
+            (gx,) = tg.grad(y, [x], tg.tensor(g0))
+            out += [y.array, gx.array]
+        return out
+
+    with tg.use_fast_kernels(True):
+        whole = everything()
+        monkeypatch.setattr(tg.fast.activation, "CHUNK_BYTES", x0[0].nbytes)  # one sample a chunk
+        monkeypatch.setattr(tg.fast.activation, "SPLIT_BYTES", 0)
+        monkeypatch.setattr(tg.fast.parallel, "SPLIT_BYTES", 0)
+        if split:
+            tg.fast.parallel.split_over_cores(2)
+        try:
+            chunked = everything()
+        finally:
+            tg.fast.parallel.split_over_cores(1)
+    for i, (a, b) in enumerate(zip(whole, chunked)):
+        np.testing.assert_array_equal(b, a, err_msg=f"result {i}")
+        assert np.argsort(b.strides).tolist() == np.argsort(a.strides).tolist(), f"result {i}'s memory order"
+    for i in (1, 3):  # the gradients lie as NumPy would lay out g times an array like x
+        assert np.argsort(whole[i].strides).tolist() == np.argsort((g0 * x0).strides).tolist()
+
+
 # ---------------------------------------------------------------- Bernoulli log-likelihood
 @given(st.lists(st.integers(1, 4), min_size=0, max_size=3), st.integers(0, 2**16), st.sampled_from([1.0, 4.0, 40.0]))
 def test_fast_bernoulli_log_prob_equals_the_reading_path(shape, seed, scale):
