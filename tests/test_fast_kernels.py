@@ -384,13 +384,21 @@ def test_fast_adam_equals_the_reading_path(kw):
         np.testing.assert_allclose(fast, plain, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("split", [False, True])
 @pytest.mark.parametrize("kw", [dict(), dict(weight_decay=0.1, amsgrad=True), dict(maximize=True)])
-def test_fast_adam_in_blocks_of_rows_is_bit_identical_to_whole_arrays(monkeypatch, kw):
-    # blocking only changes which values are in cache, never the arithmetic: the same bits
+def test_fast_adam_in_blocks_of_rows_is_bit_identical_to_whole_arrays(monkeypatch, kw, split):
+    # blocking only changes which values are in cache, never the arithmetic: the same bits, with the
+    # blocks on one thread or shared over two (split_over_cores)
     values, grads = _adam_problem()
     monkeypatch.setattr(fast_adam, "BLOCK", 2)
     assert len(fast_adam._row_blocks((7, 3))) == 7  # one row of 3 values per block
-    blocked = _adam_trajectory(fast_adam.adam_step, values, grads, **kw)
+    if split:
+        monkeypatch.setattr(fast_adam, "SPLIT_BYTES", 0)
+        tg.fast.parallel.split_over_cores(2)
+    try:
+        blocked = _adam_trajectory(fast_adam.adam_step, values, grads, **kw)
+    finally:
+        tg.fast.parallel.split_over_cores(1)
     monkeypatch.setattr(fast_adam, "BLOCK", 10**9)
     for a, b in zip(blocked, _adam_trajectory(fast_adam.adam_step, values, grads, **kw)):
         np.testing.assert_array_equal(a, b)
