@@ -272,8 +272,6 @@ def test_activations_in_chunks_give_the_whole_arrays_bits_in_numpys_memory_order
     with tg.use_fast_kernels(True):
         whole = everything()
         monkeypatch.setattr(tg.fast.activation, "CHUNK_BYTES", x0[0].nbytes)  # one sample a chunk
-        monkeypatch.setattr(tg.fast.activation, "SPLIT_BYTES", 0)
-        monkeypatch.setattr(tg.fast.parallel, "SPLIT_BYTES", 0)
         if split:
             tg.fast.parallel.split_over_cores(2)
         try:

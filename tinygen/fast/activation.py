@@ -35,7 +35,6 @@ def sigmoid_via_tanh(x):
 
 
 CHUNK_BYTES = 2**19  # x's share of one chunk: with its result and a temporary, within a core's 2 MB of L2
-SPLIT_BYTES = 2**22  # a smaller x stays on the calling thread, even after split_over_cores()
 
 
 def in_chunks(fn, x, *others, dtype=None):
@@ -49,9 +48,9 @@ def in_chunks(fn, x, *others, dtype=None):
     data in cache: SiLU's backward 3.5 -> 2.0 ms on one thread, its forward 1.9 -> 1.4 ms
     (2026-12-07). Smaller chunks lose again on two threads: each NumPy call briefly takes Python's
     lock, and the threads queue for it (SiLU's backward on two threads, 2^15 values a chunk:
-    3.1 ms, 2^17 values: 1.7 ms). For the same reason only an x of SPLIT_BYTES or more is shared
-    out: split over two threads, SiLU on 6.4 MB went 1.4 -> 1.1 ms forward and 2.0 -> 1.7 ms
-    backward, but LeakyReLU's forward on 3.2 MB lost (379 -> 433 us).
+    3.1 ms, 2^17 values: 1.7 ms). Split over two threads, SiLU on 6.4 MB went 1.4 -> 1.1 ms forward
+    and 2.0 -> 1.7 ms backward; in the DCGAN iteration, where the arrays come cold from memory,
+    LeakyReLU's backwards 6.1 -> 4.5 ms (even the 1.6 MB ones gain there).
 
     The result's memory order is the one NumPy would give ``fn``'s last product: that of the inputs
     when they agree, else C order. The order steers the summation order of later sums, so keeping it
@@ -66,12 +65,7 @@ def in_chunks(fn, x, *others, dtype=None):
     else:
         rows = max(1, CHUNK_BYTES * x.shape[0] // x.nbytes)  # samples per chunk (at least one)
         chunks = [slice(start, start + rows) for start in range(0, x.shape[0], rows)]
-    run = lambda s: fn(x[s], *(o[s] for o in others), out=out[s])  # noqa: E731
-    if x.nbytes >= SPLIT_BYTES:
-        parallel.split_map(run, chunks, x)
-    else:
-        for s in chunks:
-            run(s)
+    parallel.split_map(lambda s: fn(x[s], *(o[s] for o in others), out=out[s]), chunks, x)
     return out
 
 
