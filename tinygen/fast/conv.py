@@ -150,10 +150,8 @@ class Conv2d(Function):
 
     def forward(self, x, w, b=None):
         """Arrays x (B, C, H, W), w (O, C, kh, kw) [, b (O,)] -> y (B, O, OH, OW), a view of NHWC memory."""
-        y = _conv_rows(x, w, self.geom, self.cols)  # (B*OH*OW, O): one GEMM for the whole batch
+        y = _conv_rows(x, w, self.geom, self.cols, b)  # (B*OH*OW, O): one GEMM for the whole batch
         self.cols = None  # scratch memory: backward rebuilds the columns from x
-        if b is not None:
-            y += b  # in place on the fresh product: no extra pass over a new array
         return _nchw(y, x.shape[0], self.geom.out)
 
     def backward(self, g):
@@ -177,37 +175,40 @@ class ConvTranspose2d(Function):
         full = _full_geometry(self.geom, g.shape, w.shape)
         if full is not None:  # stride 1, not narrowing: a plain convolution of g (see _full_geometry)
             flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-            out = _nchw(_conv_rows(g, flipped, full), g.shape[0], full.out)
+            return _nchw(_conv_rows(g, flipped, full, bias=b), g.shape[0], full.out)
+        B, _, OH, OW = g.shape
+        C, (H, W), (ph, pw) = w.shape[1], self.geom.size, self.geom.padding
+        if self.rows is None:
+            self.rows = _rows(g)
+        xp, rows, (kh, kw) = backend.array_module(g), self.rows, self.geom.kernel  # rows: (B*OH*OW, O)
+        img = xp.empty((B, H + 2 * ph, W + 2 * pw, C), dtype=g.dtype)
+        if _one_product_per_slice(w.shape[0], C):
+            w_all = _weight_matrix(w)  # (O, kh*kw*C): every offset's weights side by side
+
+            def scatter(s):  # one slice of the batch: its images are written by nobody else
+                r = rows[s.start * OH * OW : s.stop * OH * OW]
+                values = scratch(xp, (r.shape[0], kh * kw * C), g.dtype, "offset values")
+                values = xp.matmul(r, w_all, out=values).reshape(s.stop - s.start, OH, OW, kh, kw, C)
+                col2im(lambda u, v: values[:, :, :, u, v], self.geom, img[s])
+
+            slices = batch_slices(g, self.geom, C)  # the values of one slice fit in COLUMNS_BYTES
         else:
-            B, _, OH, OW = g.shape
-            C, (H, W), (ph, pw) = w.shape[1], self.geom.size, self.geom.padding
-            if self.rows is None:
-                self.rows = _rows(g)
-            xp, rows, (kh, kw) = backend.array_module(g), self.rows, self.geom.kernel  # rows: (B*OH*OW, O)
-            img = xp.zeros((B, H + 2 * ph, W + 2 * pw, C), dtype=g.dtype)
-            if _one_product_per_slice(w.shape[0], C):
-                w_all = _weight_matrix(w)  # (O, kh*kw*C): every offset's weights side by side
+            w_uv = w.transpose(2, 3, 0, 1)  # (kh, kw, O, C)
 
-                def scatter(s):  # one slice of the batch: its images are written by nobody else
-                    r = rows[s.start * OH * OW : s.stop * OH * OW]
-                    values = scratch(xp, (r.shape[0], kh * kw * C), g.dtype, "offset values")
-                    values = xp.matmul(r, w_all, out=values).reshape(s.stop - s.start, OH, OW, kh, kw, C)
-                    col2im(lambda u, v: values[:, :, :, u, v], self.geom, img[s])
+            def scatter(s):
+                r = rows[s.start * OH * OW : s.stop * OH * OW]
+                col2im(lambda u, v: (r @ w_uv[u, v]).reshape(s.stop - s.start, OH, OW, C), self.geom, img[s])
 
-                slices = batch_slices(g, self.geom, C)  # the values of one slice fit in COLUMNS_BYTES
-            else:
-                w_uv = w.transpose(2, 3, 0, 1)  # (kh, kw, O, C)
+            slices = parallel.even_slices(B, img.nbytes, g)
 
-                def scatter(s):
-                    r = rows[s.start * OH * OW : s.stop * OH * OW]
-                    col2im(lambda u, v: (r @ w_uv[u, v]).reshape(s.stop - s.start, OH, OW, C), self.geom, img[s])
+        def zero_scatter_add_bias(s):  # the whole life of a slice's images, on one thread, in its cache
+            img[s] = 0
+            scatter(s)
+            if b is not None:
+                img[s, ph : ph + H, pw : pw + W] += b  # after the sums, as (result) + b on the whole would be
 
-                slices = parallel.even_slices(B, img.nbytes, g)
-            parallel.split_map(scatter, slices, g)
-            out = img[:, ph : ph + H, pw : pw + W, :].transpose(0, 3, 1, 2)
-        if b is not None:
-            out += b.reshape(1, -1, 1, 1)
-        return out
+        parallel.split_map(zero_scatter_add_bias, slices, g)
+        return img[:, ph : ph + H, pw : pw + W, :].transpose(0, 3, 1, 2)
 
     def backward(self, gx):
         """gx (B, C, H, W) -> dg = Conv2d(gx, w), dw = ConvWeightGrad(gx, g) [, db (C,)]."""
@@ -294,20 +295,23 @@ def _one_product_per_slice(out_channels, in_channels):
     return in_channels <= 4 or out_channels >= 64
 
 
-def _conv_rows(x, w, geom, cols=None):
-    """conv2d on arrays, no bias, as rows (B*OH*OW, O): im2col (unless given) and one product,
+def _conv_rows(x, w, geom, cols=None, bias=None):
+    """conv2d on arrays [+ bias], as rows (B*OH*OW, O): im2col (unless given) and one product,
     or one product per slice of the batch when the columns are large (see batch_slices)."""
     w_mat = _weight_matrix(w).T  # (kh*kw*C, O)
-    if cols is not None:
-        return parallel.matmul(cols, w_mat)
     slices = batch_slices(x, geom)
-    if len(slices) == 1:
-        return parallel.matmul(im2col(x, geom), w_mat)
+    if cols is not None or len(slices) == 1:
+        out = parallel.matmul(im2col(x, geom) if cols is None else cols, w_mat)
+        if bias is not None:
+            out += bias  # in place on the fresh product: no extra pass over a new array
+        return out
     xp, pixels = backend.array_module(x), geom.out[0] * geom.out[1]
     out = xp.empty((x.shape[0] * pixels, w.shape[0]), dtype=x.dtype)
 
-    def product(s):  # each slice's rows land in their place in the output
-        xp.matmul(im2col(x[s], geom), w_mat, out=out[s.start * pixels : s.stop * pixels])
+    def product(s):  # each slice's rows land in their place in the output, the bias added while in cache
+        rows = xp.matmul(im2col(x[s], geom), w_mat, out=out[s.start * pixels : s.stop * pixels])
+        if bias is not None:
+            rows += bias
 
     parallel.split_map(product, slices, x)
     return out
