@@ -252,7 +252,7 @@ def test_fast_leaky_relu_forward_is_bit_identical_in_float32_with_zeros_and_nans
 @pytest.mark.parametrize("x_kind, g_kind", [("contiguous", "contiguous"), ("channels_last", "channels_last"),
                                             ("channels_last", "contiguous"), ("strided", "channels_last")])
 def test_activations_in_chunks_give_the_whole_arrays_bits_in_numpys_memory_order(monkeypatch, split, x_kind, g_kind):
-    """SiLU's and LeakyReLU's passes run chunk by chunk (fast/activation.py's in_chunks): with chunks of
+    """SiLU's and LeakyReLU's passes run chunk by chunk (fast/parallel.py's in_chunks): with chunks of
     one sample, on one thread or shared over two, every value and the result's memory order (which
     steers later sums) are those of one chunk over the whole array."""
     rng = np.random.default_rng(3)
@@ -271,7 +271,7 @@ def test_activations_in_chunks_give_the_whole_arrays_bits_in_numpys_memory_order
 
     with tg.use_fast_kernels(True):
         whole = everything()
-        monkeypatch.setattr(tg.fast.activation, "CHUNK_BYTES", x0[0].nbytes)  # one sample a chunk
+        monkeypatch.setattr(tg.fast.parallel, "CHUNK_BYTES", x0[0].nbytes)  # one sample a chunk
         if split:
             tg.fast.parallel.split_over_cores(2)
         try:

@@ -10,8 +10,8 @@ DCGAN iteration 20 ms of its 138 (2026-12-06, one thread: the D steps run four o
 (64, 32, 14, 14) and (64, 64, 7, 7) maps); here the forward is max(x, slope x) and the mask is
 built in place in the gradient's dtype.
 
-Both run their passes over the batch chunk by chunk (``in_chunks``), so that each pass finds the
-chunk the pass before it left in cache.
+Both run their passes over the batch chunk by chunk (``parallel.in_chunks``), so that each pass
+finds the chunk the pass before it left in cache.
 """
 
 from .. import backend, grad_mode, kernels
@@ -32,46 +32,6 @@ def sigmoid_via_tanh(x):
     s *= 0.5
     s += 0.5
     return s
-
-
-CHUNK_BYTES = 2**19  # x's share of one chunk: with its result and a temporary, within a core's 2 MB of L2
-
-
-def in_chunks(fn, x, *others, dtype=None):
-    """One result like x (in ``dtype``; default, NumPy's type for x with the others), written by
-    fn(x[s], *(o[s] for o in others), out=result[s]) for chunks s of the batch, each about
-    CHUNK_BYTES of x; after split_over_cores() the chunks of a large x are shared out over the
-    cores (parallel.py).
-
-    Each activation below is four or five passes over its array. Over a whole (64, 32, 28, 28)
-    array, 6.4 MB, every pass goes to memory and back; chunk by chunk, the later passes find their
-    data in cache: SiLU's backward 3.5 -> 2.0 ms on one thread, its forward 1.9 -> 1.4 ms
-    (2026-12-07). Smaller chunks lose again on two threads: each NumPy call briefly takes Python's
-    lock, and the threads queue for it (SiLU's backward on two threads, 2^15 values a chunk:
-    3.1 ms, 2^17 values: 1.7 ms). Split over two threads, SiLU on 6.4 MB went 1.4 -> 1.1 ms forward
-    and 2.0 -> 1.7 ms backward; in the DCGAN iteration, where the arrays come cold from memory,
-    LeakyReLU's backwards 6.1 -> 4.5 ms (even the 1.6 MB ones gain there).
-
-    The result's memory order is the one NumPy would give ``fn``'s last product: that of the inputs
-    when they agree, else C order. The order steers the summation order of later sums, so keeping it
-    keeps every bit of a training run.
-    """
-    xp = backend.array_module(x)
-    dtype = xp.result_type(x, *others) if dtype is None else dtype
-    agree = all(_order(o) == _order(x) for o in others)
-    out = xp.empty_like(x, dtype=dtype) if agree else xp.empty(x.shape, dtype=dtype)
-    if x.ndim == 0 or x.nbytes <= CHUNK_BYTES or backend.device_of(x) != "cpu":  # a GPU: whole, fewer launches
-        chunks = [...]
-    else:
-        rows = max(1, CHUNK_BYTES * x.shape[0] // x.nbytes)  # samples per chunk (at least one)
-        chunks = [slice(start, start + rows) for start in range(0, x.shape[0], rows)]
-    parallel.split_map(lambda s: fn(x[s], *(o[s] for o in others), out=out[s]), chunks, x)
-    return out
-
-
-def _order(a):
-    """a's axes from the outermost in memory to the innermost (what NumPy compares, not the strides)."""
-    return sorted(range(a.ndim), key=lambda axis: -a.strides[axis])
 
 
 def _silu(x, out):
@@ -104,14 +64,14 @@ class SiLU(Function):
 
     def forward(self, x):
         """Array x, any shape -> x * sigmoid(x), same shape."""
-        return in_chunks(_silu, x)
+        return parallel.in_chunks(_silu, x)
 
     def backward(self, g):
         """g * silu'(x); silu' is an op of its own (SiLUDerivative), so second derivatives work."""
         if grad_mode.is_grad_enabled():  # create_graph: differentiable ops
             return g * SiLUDerivative.apply(self.inputs[0])
         # no graph to record: the same product on arrays (in slices over the cores, with split_over_cores)
-        return Tensor.wrap(in_chunks(_silu_backward, self.inputs[0].array, g.array))
+        return Tensor.wrap(parallel.in_chunks(_silu_backward, self.inputs[0].array, g.array))
 
 
 class SiLUDerivative(Function):
@@ -119,7 +79,7 @@ class SiLUDerivative(Function):
 
     def forward(self, x):
         """Array x, any shape -> silu'(x), same shape."""
-        return in_chunks(_silu_derivative, x)
+        return parallel.in_chunks(_silu_derivative, x)
 
     def backward(self, g):  # silu''(x) = s (1 - s) (2 + x (1 - 2 s))
         """g * silu''(x), from tensor ops."""
@@ -139,7 +99,7 @@ class LeakyReLU(Function):
 
     def forward(self, x):
         """Array x, any shape -> the activation, same shape (the same bits as the reading path's)."""
-        return in_chunks(self._max_form, x)
+        return parallel.in_chunks(self._max_form, x)
 
     def _max_form(self, x, out):
         """max(x, slope x), written over the product: no third array (551 -> 431 us on (64, 64, 14, 14))."""
@@ -152,7 +112,7 @@ class LeakyReLU(Function):
         if grad_mode.is_grad_enabled():
             return g * Tensor.wrap(self._slopes(self.inputs[0].array, g.dtype))  # a constant of the graph
         # no graph to record: the same product on arrays, chunk by chunk
-        return Tensor.wrap(in_chunks(self._times_slopes, self.inputs[0].array, g.array, dtype=g.dtype))
+        return Tensor.wrap(parallel.in_chunks(self._times_slopes, self.inputs[0].array, g.array, dtype=g.dtype))
 
     def _times_slopes(self, x, g, out):
         """g * (slope + (1 - slope) [x > 0]) into out (in g's dtype)."""
