@@ -22,6 +22,7 @@ from tinygen.fast import memory
 from tinygen.nn import norm as reading_norm
 from tinygen.ops import activation as reading_activation
 from tinygen.ops import conv as reading_conv
+from tinygen.ops import elementwise as reading_elementwise
 from tinygen.ops import linalg as reading_linalg
 from tinygen.optim import adam as reading_adam
 
@@ -285,6 +286,40 @@ def test_activations_in_chunks_give_the_whole_arrays_bits_in_numpys_memory_order
         assert np.argsort(whole[i].strides).tolist() == np.argsort((g0 * x0).strides).tolist()
 
 
+# ---------------------------------------------------------------- addition over the cores
+@given(st.lists(st.integers(1, 4), min_size=0, max_size=3), st.integers(0, 2**16))
+def test_fast_add_equals_the_reading_path(shape, seed):
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal(shape), rng.standard_normal(shape)
+    assert_same_function(reading_elementwise.add.reading, tg.fast.elementwise.add, [a, b], rtol=0, atol=0, seed=seed)
+
+
+@pytest.mark.cpu_only  # the split is the CPU's: on a GPU the reading path adds
+@pytest.mark.parametrize("a_kind, b_kind", [("contiguous", "contiguous"), ("channels_last", "channels_last"),
+                                            ("channels_last", "contiguous"), ("strided", "channels_last")])
+def test_fast_add_over_the_cores_gives_numpys_sum_bits_and_memory_order(monkeypatch, a_kind, b_kind):
+    rng = np.random.default_rng(4)
+    a0 = layout(rng.standard_normal((5, 3, 4, 6)).astype("float32"), a_kind)
+    b0 = layout(rng.standard_normal((5, 3, 4, 6)).astype("float32"), b_kind)
+    monkeypatch.setattr(tg.fast.parallel, "CHUNK_BYTES", a0[0].nbytes)  # one sample a chunk
+    tg.fast.parallel.split_over_cores(2)
+    try:
+        with tg.use_fast_kernels(True):
+            a, b = tg.tensor(a0, requires_grad=True), tg.tensor(b0, requires_grad=True)
+            y = a + b
+            y.backward(tg.ones(*y.shape))
+            small = a[:1] + b[:1]  # one chunk: the reading path's op
+            broadcast = a + tg.tensor(b0[:1])
+    finally:
+        tg.fast.parallel.split_over_cores(1)
+    assert type(y.creator).__name__ == "SplitAdd"
+    assert [type(t.creator).__name__ for t in (small, broadcast)] == ["Add", "Add"]
+    np.testing.assert_array_equal(y.detach().numpy(), a0 + b0)
+    assert np.argsort(y.array.strides).tolist() == np.argsort((a0 + b0).strides).tolist()
+    np.testing.assert_array_equal(a.grad.numpy(), np.ones_like(a0))
+    np.testing.assert_array_equal(b.grad.numpy(), np.ones_like(b0))
+
+
 # ---------------------------------------------------------------- Bernoulli log-likelihood
 @given(st.lists(st.integers(1, 4), min_size=0, max_size=3), st.integers(0, 2**16), st.sampled_from([1.0, 4.0, 40.0]))
 def test_fast_bernoulli_log_prob_equals_the_reading_path(shape, seed, scale):
@@ -413,6 +448,7 @@ EQUALITY_TESTS = {
     "tinygen.ops.linalg.affine": test_fast_affine_equals_the_reading_path,
     "tinygen.optim.adam.adam_step": test_fast_adam_equals_the_reading_path,
     "tinygen.distributions.bernoulli_log_prob": test_fast_bernoulli_log_prob_equals_the_reading_path,
+    "tinygen.ops.elementwise.add": test_fast_add_equals_the_reading_path,
 }
 
 

@@ -4,7 +4,7 @@ Binary ops broadcast like NumPy. Their backward returns gradients of the broadca
 the engine (autograd.run_backward) sums each one back to its input's shape, in one place.
 """
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd import Function
 from ..tensor import Tensor
 
@@ -268,6 +268,7 @@ def _binary(cls, name, a, b):
     return cls.apply(a, b)
 
 
+@kernels.replaceable
 def add(a, b):
     """a + b, broadcasting as NumPy does; a or b may be a Python number."""
     return _binary(Add, "add", a, b)
