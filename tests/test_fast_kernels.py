@@ -6,6 +6,7 @@ projection and the derivatives of that gradient (second order, through ``create_
 The registry test at the bottom fails when a kernel is registered without a case here.
 """
 
+import contextlib
 import subprocess
 import sys
 
@@ -24,6 +25,7 @@ from tinygen.ops import activation as reading_activation
 from tinygen.ops import conv as reading_conv
 from tinygen.ops import elementwise as reading_elementwise
 from tinygen.ops import linalg as reading_linalg
+from tinygen.ops import pool as reading_pool
 from tinygen.optim import adam as reading_adam
 
 
@@ -320,6 +322,49 @@ def test_fast_add_over_the_cores_gives_numpys_sum_bits_and_memory_order(monkeypa
     np.testing.assert_array_equal(b.grad.numpy(), np.ones_like(b0))
 
 
+# ---------------------------------------------------------------- upsampling over the cores
+@contextlib.contextmanager
+def over_two_threads():
+    """split_over_cores(2) with every array big enough to split; undone after."""
+    parallel, before = tg.fast.parallel, tg.fast.parallel.SPLIT_BYTES
+    parallel.SPLIT_BYTES = 0
+    parallel.split_over_cores(2)
+    try:
+        yield
+    finally:
+        parallel.split_over_cores(1)
+        parallel.SPLIT_BYTES = before
+
+
+@st.composite
+def upsampling_cases(draw):
+    return dict(shape=(draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+                factors=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+                kind=draw(st.sampled_from(["contiguous", "channels_last", "strided"])), seed=draw(st.integers(0, 2**16)))
+
+
+@given(upsampling_cases())
+def test_fast_repeat_pixels_equals_the_reading_path(c):
+    x = layout(np.random.default_rng(c["seed"]).standard_normal(c["shape"]), c["kind"])
+    plain = lambda t: reading_pool.repeat_pixels.reading(t, *c["factors"])  # noqa: E731
+    fast = lambda t: tg.fast.upsample.repeat_pixels(t, *c["factors"])  # noqa: E731
+    assert_same_function(plain, fast, [x], rtol=0, atol=1e-12, seed=c["seed"])  # one thread: the reading path itself
+
+
+@pytest.mark.cpu_only  # the split is the CPU's: on a GPU the reading path runs
+@given(upsampling_cases())
+def test_fast_repeat_pixels_over_the_cores_equals_the_reading_path(c):
+    x = layout(np.random.default_rng(c["seed"]).standard_normal(c["shape"]), c["kind"])
+    plain = lambda t: reading_pool.repeat_pixels.reading(t, *c["factors"])  # noqa: E731
+    fast = lambda t: tg.fast.upsample.repeat_pixels(t, *c["factors"])  # noqa: E731
+    with over_two_threads():
+        # block sums in another order than the reading path's sum: equal to rounding
+        assert_same_function(plain, fast, [x], rtol=1e-12, atol=1e-12, seed=c["seed"])
+        y = fast(tg.tensor(x, requires_grad=True))
+    assert type(y.creator).__name__ == "RepeatPixels"
+    assert y.array.transpose(0, 2, 3, 1).flags.c_contiguous  # channels-last, as the next conv reads it
+
+
 # ---------------------------------------------------------------- Bernoulli log-likelihood
 @given(st.lists(st.integers(1, 4), min_size=0, max_size=3), st.integers(0, 2**16), st.sampled_from([1.0, 4.0, 40.0]))
 def test_fast_bernoulli_log_prob_equals_the_reading_path(shape, seed, scale):
@@ -449,6 +494,7 @@ EQUALITY_TESTS = {
     "tinygen.optim.adam.adam_step": test_fast_adam_equals_the_reading_path,
     "tinygen.distributions.bernoulli_log_prob": test_fast_bernoulli_log_prob_equals_the_reading_path,
     "tinygen.ops.elementwise.add": test_fast_add_equals_the_reading_path,
+    "tinygen.ops.pool.repeat_pixels": test_fast_repeat_pixels_equals_the_reading_path,
 }
 
 

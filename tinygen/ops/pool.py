@@ -8,7 +8,7 @@ each other's backward (the gradient of a gather is a scatter and the other way r
     AvgPool2d(x)            window sum / divisor                                 <-> SpreadOverWindows
 """
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd import Function
 from ..tensor import Tensor
 from .conv import Geometry, add_windows, check_image, pad_image, pair, windows
@@ -164,14 +164,21 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if min(out) < 1:
         raise ValueError(f"interpolate: the output size {out} is empty")
     if mode == "nearest" and out[0] % H == 0 and out[1] % W == 0 and scales == (H / out[0], W / out[1]):
-        sh, sw = out[0] // H, out[1] // W  # each pixel repeated sh x sw times
-        y = x.reshape(B, C, H, 1, W, 1).expand(B, C, H, sh, W, sw).reshape(B, C, H * sh, W * sw)
+        y = repeat_pixels(x, out[0] // H, out[1] // W)
     else:
         xp = backend.array_module(x.array)
         y = x
         for axis, n_in, n_out, scale in ((2, H, out[0], scales[0]), (3, W, out[1], scales[1])):
             y = _resample(y, axis, n_in, n_out, scale, mode, align_corners, xp)
     return y.squeeze(0) if unbatched else y
+
+
+@kernels.replaceable
+def repeat_pixels(x, sh, sw):
+    """Each pixel of x (B, C, H, W) repeated into an sh x sw block: (B, C, H*sh, W*sw), nearest
+    upsampling by whole factors. A view that repeats each pixel, then one copy; backward sums each block."""
+    B, C, H, W = x.shape
+    return x.reshape(B, C, H, 1, W, 1).expand(B, C, H, sh, W, sw).reshape(B, C, H * sh, W * sw)
 
 
 def _resample(x, axis, n_in, n_out, scale, mode, align_corners, xp):
