@@ -297,12 +297,16 @@ def test_fast_add_equals_the_reading_path(shape, seed):
 
 
 @pytest.mark.cpu_only  # the split is the CPU's: on a GPU the reading path adds
-@pytest.mark.parametrize("a_kind, b_kind", [("contiguous", "contiguous"), ("channels_last", "channels_last"),
-                                            ("channels_last", "contiguous"), ("strided", "channels_last")])
-def test_fast_add_over_the_cores_gives_numpys_sum_bits_and_memory_order(monkeypatch, a_kind, b_kind):
+@pytest.mark.parametrize("a_kind, b_kind, b_shape", [("contiguous", "contiguous", (5, 3, 4, 6)),
+                                                     ("channels_last", "channels_last", (5, 3, 4, 6)),
+                                                     ("channels_last", "contiguous", (5, 3, 4, 6)),
+                                                     ("strided", "channels_last", (5, 3, 4, 6)),
+                                                     ("channels_last", "contiguous", (5, 3, 1, 1)),
+                                                     ("contiguous", "contiguous", (5, 1, 4, 1))])
+def test_fast_add_over_the_cores_gives_numpys_sum_bits_and_memory_order(monkeypatch, a_kind, b_kind, b_shape):
     rng = np.random.default_rng(4)
     a0 = layout(rng.standard_normal((5, 3, 4, 6)).astype("float32"), a_kind)
-    b0 = layout(rng.standard_normal((5, 3, 4, 6)).astype("float32"), b_kind)
+    b0 = layout(rng.standard_normal(b_shape).astype("float32"), b_kind)
     monkeypatch.setattr(tg.fast.parallel, "CHUNK_BYTES", a0[0].nbytes)  # one sample a chunk
     tg.fast.parallel.split_over_cores(2)
     try:
@@ -311,7 +315,7 @@ def test_fast_add_over_the_cores_gives_numpys_sum_bits_and_memory_order(monkeypa
             y = a + b
             y.backward(tg.ones(*y.shape))
             small = a[:1] + b[:1]  # one chunk: the reading path's op
-            broadcast = a + tg.tensor(b0[:1])
+            broadcast = a + tg.tensor(b0[:1])  # along the batch axis: not split
     finally:
         tg.fast.parallel.split_over_cores(1)
     assert type(y.creator).__name__ == "SplitAdd"
@@ -319,7 +323,16 @@ def test_fast_add_over_the_cores_gives_numpys_sum_bits_and_memory_order(monkeypa
     np.testing.assert_array_equal(y.detach().numpy(), a0 + b0)
     assert np.argsort(y.array.strides).tolist() == np.argsort((a0 + b0).strides).tolist()
     np.testing.assert_array_equal(a.grad.numpy(), np.ones_like(a0))
-    np.testing.assert_array_equal(b.grad.numpy(), np.ones_like(b0))
+    np.testing.assert_array_equal(b.grad.numpy(), np.full(b_shape, a0.size // b0.size, "float32"))  # summed back
+    with tg.use_fast_kernels(True):  # the broadcast operand first: the same sum
+        tg.fast.parallel.split_over_cores(2)
+        try:
+            flipped = tg.tensor(b0, requires_grad=True) + tg.tensor(a0)
+        finally:
+            tg.fast.parallel.split_over_cores(1)
+    assert type(flipped.creator).__name__ == "SplitAdd"
+    np.testing.assert_array_equal(flipped.detach().numpy(), b0 + a0)
+    assert np.argsort(flipped.array.strides).tolist() == np.argsort((b0 + a0).strides).tolist()
 
 
 # ---------------------------------------------------------------- upsampling over the cores

@@ -3,8 +3,9 @@
 It differs from the reading path only after ``split_over_cores()`` (parallel.py). NumPy adds on
 one core, and the additions of the MNIST UNet step (its residual connections, and in backward the
 sums of the gradients of every tensor used twice) took 20 ms of its 520 at two threads, on the
-calling thread while the other core waited. Two tensors of one shape, dtype and device, larger
-than one chunk, are added chunk by chunk over the cores (``parallel.in_chunks``): the step
+calling thread while the other core waited. Two tensors of one dtype and device, one larger than
+a chunk and the other of its shape or broadcast over all but the batch axis, are added chunk by
+chunk over the cores (``parallel.in_chunks``): the step
 490.0 -> 484.7 ms (steps alternated in one process, two threads, 2026-12-07). Everything else
 (broadcasting, Python numbers, small arrays, one thread, a GPU) takes the reading path. A sum of
 two floats is the same whoever computes it: the same bits either way.
@@ -17,11 +18,13 @@ from . import parallel
 
 
 class SplitAdd(reading.Add):
-    """The reading path's Add (backward: g, g) with its forward shared out over the cores."""
+    """The reading path's Add (backward: g, g; the engine sums a broadcast input's back) with its
+    forward shared out over the cores."""
 
     def forward(self, a, b):
-        """Arrays a, b of one shape -> a + b, in the memory order NumPy would give it."""
-        return parallel.in_chunks(_add, a, b)
+        """Arrays a, b, one of them of the result's shape -> a + b, in the memory order NumPy would give it."""
+        big, small = (a, b) if a.size >= b.size else (b, a)  # big has the result's shape
+        return parallel.in_chunks(_add, big, small)  # a + b = b + a, bit for bit
 
 
 def _add(a, b, out):
@@ -30,8 +33,16 @@ def _add(a, b, out):
 
 @kernels.fast_kernel(reading.add)
 def add(a, b):
-    """a + b: over the cores for two large tensors of one shape; else the reading path's add."""
-    if (parallel.threads() > 1 and isinstance(a, Tensor) and isinstance(b, Tensor) and a.shape == b.shape
-            and a.dtype == b.dtype and a.device == b.device and a.array.nbytes > parallel.CHUNK_BYTES):
+    """a + b: over the cores after split_over_cores() when ``_splittable``; else the reading path's add."""
+    if parallel.threads() > 1 and isinstance(a, Tensor) and isinstance(b, Tensor) and _splittable(a, b):
         return SplitAdd.apply(a, b)
     return reading.add.reading(a, b)
+
+
+def _splittable(a, b):
+    """One dtype and device, one operand larger than a chunk, and the other of its shape or broadcast
+    along any axis but the batch's (a time embedding (B, C, 1, 1) added to (B, C, H, W))."""
+    big, small = (a, b) if a.array.size >= b.array.size else (b, a)
+    return (a.dtype == b.dtype and a.device == b.device and big.ndim == small.ndim >= 1
+            and big.shape[0] == small.shape[0] and all(m in (1, n) for m, n in zip(small.shape, big.shape))
+            and big.array.nbytes > parallel.CHUNK_BYTES)
