@@ -25,6 +25,7 @@ Without the setting, every kernel runs on the calling thread, exactly as before 
 Arrays on a GPU never come here: CuPy's kernels already run in parallel on the device.
 """
 
+import collections
 import operator
 import os
 import threading
@@ -118,31 +119,44 @@ def _workers(n):
 def split_map(fn, items, like):
     """[fn(item) for item in items], the items shared out over threads_for(like): results in items' order.
 
-    Thread k runs items k, k + n, k + 2n, ...; the calling thread takes k = 0. ``fn`` must write
-    only memory no other item writes. With one thread it is the plain loop.
+    Thread k is dealt items k, k + n, k + 2n, ... and runs them in that order; the calling thread
+    takes k = 0, and when its own are done it runs, from the back, those a worker has not started
+    yet. A worker that was asleep takes 100-200 us to wake on this host (a split of nothing took 24 us
+    back to back, 177 us after 2 ms idle): the UNet step's caller waited 25 ms of its 518 for the
+    workers at the end of its 159 splits, 18 ms with the stealing (whole steps alternated in one
+    process, two threads: 0.986x; the DCGAN's 36 splits, 3.6 -> 2.5 ms of waiting, 1.005x, noise).
+    ``fn`` must write only memory no other item writes; which thread runs an item never changes
+    its result. With one thread it is the plain loop.
     """
     available = threads_for(like)
     if available <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
     n = min(available, len(items))
     pool = _workers(available)
+    dealt = [collections.deque(range(k, len(items), n)) for k in range(n)]  # indices of thread k's items
+    results = [None] * len(items)
 
-    def share(k):
+    def run(k, from_back=False):  # thread k's items from the front; the caller steals from the back
         _inside.active = True
         try:
-            return [fn(item) for item in items[k::n]]
+            while True:
+                try:  # each pop is one atomic step under the GIL: every item runs exactly once
+                    i = dealt[k].pop() if from_back else dealt[k].popleft()
+                except IndexError:
+                    return
+                results[i] = fn(items[i])
         finally:
             _inside.active = False
 
-    futures = [pool.submit(share, k) for k in range(1, n)]
+    futures = [pool.submit(run, k) for k in range(1, n)]
     try:
-        shares = [share(0)]
+        run(0)
+        for k in range(1, n):
+            run(k, from_back=True)
     finally:
         wait(futures)  # even when our share failed: no worker may still be writing when we return
-    shares += [f.result() for f in futures]  # re-raises a worker's error here
-    results = [None] * len(items)
-    for k, part in enumerate(shares):
-        results[k::n] = part
+    for f in futures:
+        f.result()  # re-raises a worker's error here
     return results
 
 
