@@ -351,9 +351,10 @@ def over_two_threads():
 
 @st.composite
 def upsampling_cases(draw):
-    return dict(shape=(draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+    return dict(shape=tuple(draw(st.integers(1, 3)) for _ in range(4)),
                 factors=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
-                kind=draw(st.sampled_from(["contiguous", "channels_last", "strided"])), seed=draw(st.integers(0, 2**16)))
+                kind=draw(st.sampled_from(["contiguous", "channels_last", "strided"])),
+                seed=draw(st.integers(0, 2**16)))
 
 
 @given(upsampling_cases())

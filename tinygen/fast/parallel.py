@@ -193,12 +193,12 @@ def in_chunks(fn, x, *others, dtype=None):
 
     SiLU and LeakyReLU (activation.py) are four or five passes over their array each. Over a whole
     (64, 32, 28, 28) array, 6.4 MB, every pass goes to memory and back; chunk by chunk, the later
-    passes find their data in cache: SiLU's backward 3.5 -> 2.0 ms on one thread, its forward 1.9 -> 1.4 ms
-    (2026-12-07). Smaller chunks lose again on two threads: each NumPy call briefly takes Python's
-    lock, and the threads queue for it (SiLU's backward on two threads, 2^15 values a chunk:
-    3.1 ms, 2^17 values: 1.7 ms). Split over two threads, SiLU on 6.4 MB went 1.4 -> 1.1 ms forward
-    and 2.0 -> 1.7 ms backward; in the DCGAN iteration, where the arrays come cold from memory,
-    LeakyReLU's backwards 6.1 -> 4.5 ms (even the 1.6 MB ones gain there).
+    passes find their data in cache: SiLU's backward 3.5 -> 2.0 ms on one thread, its forward
+    1.9 -> 1.4 ms (2026-12-07). Smaller chunks lose again on two threads: each NumPy call briefly
+    takes Python's lock, and the threads queue for it (SiLU's backward on two threads, 2^15 values
+    a chunk: 3.1 ms, 2^17 values: 1.7 ms). Split over two threads, SiLU on 6.4 MB went 1.4 -> 1.1 ms
+    forward and 2.0 -> 1.7 ms backward; in the DCGAN iteration, where the arrays come cold from
+    memory, LeakyReLU's backwards 6.1 -> 4.5 ms (even the 1.6 MB ones gain there).
 
     The result's memory order is the one NumPy would give ``fn``'s last product: that of the inputs
     when they agree (the others may broadcast along any axis but the first), else C order. The
