@@ -69,9 +69,14 @@ def test_split_map_keeps_the_order_uses_the_pool_and_runs_nested_splits_plain(sp
     split()
     like = np.zeros(1)
     names = []
+    worker_started = threading.Event()
 
     def work(i):
         names.append(threading.current_thread().name)
+        if threading.current_thread().name.startswith("tinygen"):
+            worker_started.set()
+        elif i == 0:  # hold the caller's first item until the worker runs one: else, on a busy machine,
+            assert worker_started.wait(timeout=30)  # the caller may run every item before the worker wakes
         inner = parallel.split_map(lambda j: (j, threading.current_thread().name), [0, 1], like)
         assert {name for _, name in inner} == {threading.current_thread().name}  # nested: this thread alone
         return i * i
