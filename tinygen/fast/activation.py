@@ -11,7 +11,8 @@ DCGAN iteration 20 ms of its 138 (2026-12-06, one thread: the D steps run four o
 built in place in the gradient's dtype.
 
 Both run their passes over the batch chunk by chunk (``parallel.in_chunks``), so that each pass
-finds the chunk the pass before it left in cache.
+finds the chunk the pass before it left in cache, and after ``split_over_cores()`` the chunks of a
+large array go to every core.
 """
 
 from .. import backend, grad_mode, kernels
@@ -70,7 +71,7 @@ class SiLU(Function):
         """g * silu'(x); silu' is an op of its own (SiLUDerivative), so second derivatives work."""
         if grad_mode.is_grad_enabled():  # create_graph: differentiable ops
             return g * SiLUDerivative.apply(self.inputs[0])
-        # no graph to record: the same product on arrays (in slices over the cores, with split_over_cores)
+        # no graph to record: the same product on arrays, chunk by chunk
         return Tensor.wrap(parallel.in_chunks(_silu_backward, self.inputs[0].array, g.array))
 
 
