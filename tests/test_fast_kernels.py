@@ -288,6 +288,12 @@ def test_activations_in_chunks_give_the_whole_arrays_bits_in_numpys_memory_order
         assert np.argsort(whole[i].strides).tolist() == np.argsort((g0 * x0).strides).tolist()
 
 
+def test_in_chunks_refuses_an_array_without_xs_batch_axis():
+    x = np.zeros((4, 3), "float32")
+    with pytest.raises(ValueError, match=r"in_chunks: every other array needs x's batch axis \(4,\)"):
+        tg.fast.parallel.in_chunks(lambda x, o, out: None, x, np.zeros((1, 3), "float32"))
+
+
 # ---------------------------------------------------------------- addition over the cores
 @given(st.lists(st.integers(1, 4), min_size=0, max_size=3), st.integers(0, 2**16))
 def test_fast_add_equals_the_reading_path(shape, seed):

@@ -204,6 +204,9 @@ def in_chunks(fn, x, *others, dtype=None):
     when they agree (the others may broadcast along any axis but the first), else C order. The
     order steers the summation order of later sums, so keeping it keeps every bit of a training run.
     """
+    if any(o.shape[:1] != x.shape[:1] or o.ndim != x.ndim for o in others):  # o[s] must be x[s]'s part of o
+        raise ValueError(f"in_chunks: every other array needs x's batch axis {x.shape[:1]} and its {x.ndim} axes, "
+                         f"got shapes {[o.shape for o in others]}")
     xp = backend.array_module(x)
     dtype = xp.result_type(x, *others) if dtype is None else dtype
     agree = all([axis for axis in _order(x) if o.shape[axis] > 1] == _order(o) for o in others)
