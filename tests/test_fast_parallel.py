@@ -177,6 +177,20 @@ def test_dense_layer_split_over_threads_gives_the_calling_threads_results(split,
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_an_outer_product_is_blass_product_bit_for_bit(dtype):
+    """parallel.matmul multiplies a (n, 1) by a (1, m) elementwise: the same bits as a @ b, signed
+    zeros, infinities and NaNs included."""
+    rng = np.random.default_rng(2)
+    tiny, huge = np.finfo(dtype).smallest_subnormal, np.finfo(dtype).max  # products that underflow, overflow
+    a = np.concatenate([rng.standard_normal((6, 1)), [[0.0], [-0.0], [np.inf], [np.nan], [tiny]]]).astype(dtype)
+    b = np.concatenate([rng.standard_normal((1, 7)), [[0.0, -0.0, -np.inf, huge, -0.5]]], axis=1).astype(dtype)
+    with np.errstate(all="ignore"):
+        ours, blas = parallel.matmul(a, b), a @ b
+    assert ours.shape == blas.shape and ours.flags.c_contiguous
+    np.testing.assert_array_equal(ours.view(f"u{ours.itemsize}"), blas.view(f"u{blas.itemsize}"))
+
+
 @pytest.mark.parametrize("turn_on", [False, True])
 def test_empty_batches_pass_through_with_or_without_the_setting(split, turn_on):
     """As on the reading path (the fast conv's reshapes could not infer a size from 0 elements)."""
