@@ -295,11 +295,35 @@ def test_in_chunks_refuses_an_array_without_xs_batch_axis():
 
 
 # ---------------------------------------------------------------- addition over the cores
+@contextlib.contextmanager
+def over_two_threads():
+    """split_over_cores(2), every array big enough to split and cut into one-row chunks; undone after."""
+    parallel, before = tg.fast.parallel, (tg.fast.parallel.SPLIT_BYTES, tg.fast.parallel.CHUNK_BYTES)
+    parallel.SPLIT_BYTES, parallel.CHUNK_BYTES = 0, 1
+    parallel.split_over_cores(2)
+    try:
+        yield
+    finally:
+        parallel.split_over_cores(1)
+        parallel.SPLIT_BYTES, parallel.CHUNK_BYTES = before
+
+
+def on_cpu(t):
+    return tg.backend.device_of(t.array) == "cpu"
+
+
 @given(st.lists(st.integers(1, 4), min_size=0, max_size=3), st.integers(0, 2**16))
 def test_fast_add_equals_the_reading_path(shape, seed):
+    """On one thread the fast add is the reading path's own; over two threads (on a CPU) SplitAdd
+    adds in one-row chunks: the same values, bit for bit, and both orders of derivatives."""
     rng = np.random.default_rng(seed)
     a, b = rng.standard_normal(shape), rng.standard_normal(shape)
-    assert_same_function(reading_elementwise.add.reading, tg.fast.elementwise.add, [a, b], rtol=0, atol=0, seed=seed)
+    plain, fast = reading_elementwise.add.reading, tg.fast.elementwise.add
+    assert_same_function(plain, fast, [a, b], rtol=0, atol=0, seed=seed)
+    with over_two_threads():
+        assert_same_function(plain, fast, [a, b], rtol=0, atol=0, seed=seed)
+        y = fast(tg.tensor(a, requires_grad=True), tg.tensor(b))
+    assert type(y.creator).__name__ == ("SplitAdd" if on_cpu(y) and shape else "Add")
 
 
 @pytest.mark.cpu_only  # the split is the CPU's: on a GPU the reading path adds
@@ -342,19 +366,6 @@ def test_fast_add_over_the_cores_gives_numpys_sum_bits_and_memory_order(monkeypa
 
 
 # ---------------------------------------------------------------- upsampling over the cores
-@contextlib.contextmanager
-def over_two_threads():
-    """split_over_cores(2) with every array big enough to split; undone after."""
-    parallel, before = tg.fast.parallel, tg.fast.parallel.SPLIT_BYTES
-    parallel.SPLIT_BYTES = 0
-    parallel.split_over_cores(2)
-    try:
-        yield
-    finally:
-        parallel.split_over_cores(1)
-        parallel.SPLIT_BYTES = before
-
-
 @st.composite
 def upsampling_cases(draw):
     return dict(shape=tuple(draw(st.integers(1, 3)) for _ in range(4)),
@@ -365,24 +376,18 @@ def upsampling_cases(draw):
 
 @given(upsampling_cases())
 def test_fast_repeat_pixels_equals_the_reading_path(c):
+    """On one thread the fast upsampling is the reading path's own; over two threads (on a CPU) it is
+    RepeatPixels, channels-last, its block sums in another order: equal to rounding."""
     x = layout(np.random.default_rng(c["seed"]).standard_normal(c["shape"]), c["kind"])
     plain = lambda t: reading_pool.repeat_pixels.reading(t, *c["factors"])  # noqa: E731
     fast = lambda t: tg.fast.upsample.repeat_pixels(t, *c["factors"])  # noqa: E731
-    assert_same_function(plain, fast, [x], rtol=0, atol=1e-12, seed=c["seed"])  # one thread: the reading path itself
-
-
-@pytest.mark.cpu_only  # the split is the CPU's: on a GPU the reading path runs
-@given(upsampling_cases())
-def test_fast_repeat_pixels_over_the_cores_equals_the_reading_path(c):
-    x = layout(np.random.default_rng(c["seed"]).standard_normal(c["shape"]), c["kind"])
-    plain = lambda t: reading_pool.repeat_pixels.reading(t, *c["factors"])  # noqa: E731
-    fast = lambda t: tg.fast.upsample.repeat_pixels(t, *c["factors"])  # noqa: E731
+    assert_same_function(plain, fast, [x], rtol=0, atol=0, seed=c["seed"])
     with over_two_threads():
-        # block sums in another order than the reading path's sum: equal to rounding
         assert_same_function(plain, fast, [x], rtol=1e-12, atol=1e-12, seed=c["seed"])
         y = fast(tg.tensor(x, requires_grad=True))
-    assert type(y.creator).__name__ == "RepeatPixels"
-    assert y.array.transpose(0, 2, 3, 1).flags.c_contiguous  # channels-last, as the next conv reads it
+    if on_cpu(y):
+        assert type(y.creator).__name__ == "RepeatPixels"
+        assert y.array.transpose(0, 2, 3, 1).flags.c_contiguous  # channels-last, as the next conv reads it
 
 
 # ---------------------------------------------------------------- Bernoulli log-likelihood

@@ -22,26 +22,25 @@ from ..tensor import Tensor
 from . import parallel
 
 
-def sigmoid_via_tanh(x):
-    """sigmoid(x) = (1 + tanh(x / 2)) / 2 on an array: four passes where the stable form takes seven.
+def sigmoid_via_tanh(x, out=None):
+    """sigmoid(x) = (1 + tanh(x / 2)) / 2 on an array (into ``out`` if given): four passes where the
+    stable form takes seven.
 
     Exact in real numbers and never overflows, but only absolutely accurate: far out on the
     negative side tanh rounds to -1 and sigmoid(-20) = 2e-9 comes out 0. That is harmless inside
     x * sigmoid(x), so SiLU uses it; the reading path's Sigmoid keeps the relatively accurate form.
     """
-    s = backend.array_module(x).tanh(x * 0.5)
+    xp = backend.array_module(x)
+    s = xp.multiply(x, 0.5, out=xp.empty_like(x) if out is None else out)  # (an array even when x is 0-d)
+    xp.tanh(s, out=s)
     s *= 0.5
     s += 0.5
     return s
 
 
 def _silu(x, out):
-    """x * sigmoid(x) into out, sigmoid as (1 + tanh(x / 2)) / 2: five passes, no temporary."""
-    xp = backend.array_module(x)
-    xp.multiply(x, 0.5, out=out)
-    xp.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
+    """x * sigmoid(x) into out: five passes, no temporary."""
+    sigmoid_via_tanh(x, out)
     out *= x
 
 

@@ -23,8 +23,7 @@ class SplitAdd(reading.Add):
 
     def forward(self, a, b):
         """Arrays a, b, one of them of the result's shape -> a + b, in the memory order NumPy would give it."""
-        big, small = (a, b) if a.size >= b.size else (b, a)  # big has the result's shape
-        return parallel.in_chunks(_add, big, small)  # a + b = b + a, bit for bit
+        return parallel.in_chunks(_add, *_full_first(a, b))  # a + b = b + a, bit for bit
 
 
 def _add(a, b, out):
@@ -34,7 +33,8 @@ def _add(a, b, out):
 @kernels.fast_kernel(reading.add)
 def add(a, b):
     """a + b: over the cores after split_over_cores() when ``_splittable``; else the reading path's add."""
-    if parallel.threads() > 1 and isinstance(a, Tensor) and isinstance(b, Tensor) and _splittable(a, b):
+    if (parallel.threads() > 1 and isinstance(a, Tensor) and isinstance(b, Tensor)
+            and parallel.threads_for(a.array) > 1 and _splittable(a, b)):  # threads_for: 1 for a GPU's array
         return SplitAdd.apply(a, b)
     return reading.add.reading(a, b)
 
@@ -42,7 +42,12 @@ def add(a, b):
 def _splittable(a, b):
     """One dtype and device, one operand larger than a chunk, and the other of its shape or broadcast
     along any axis but the batch's (a time embedding (B, C, 1, 1) added to (B, C, H, W))."""
-    big, small = (a, b) if a.array.size >= b.array.size else (b, a)
+    big, small = _full_first(a.array, b.array)
     return (a.dtype == b.dtype and a.device == b.device and big.ndim == small.ndim >= 1
             and big.shape[0] == small.shape[0] and all(m in (1, n) for m, n in zip(small.shape, big.shape))
-            and big.array.nbytes > parallel.CHUNK_BYTES)
+            and big.nbytes > parallel.CHUNK_BYTES)
+
+
+def _full_first(a, b):
+    """(a, b) or (b, a): the array with more values first (of the sum's shape when the other broadcasts)."""
+    return (a, b) if a.size >= b.size else (b, a)

@@ -6,8 +6,9 @@ backward sums each block back (a broadcast sum): in the MNIST UNet step at two t
 copies and 3.9 ms of sums, on the calling thread. Here both are split over the cores by slices of
 the batch, and the result lies channels-last, like a convolution's output here, so that the
 convolution after it copies runs of channels into its columns: the whole step 514.0 -> 508.1 ms
-(steps alternated in one process, two threads, 2026-12-07). On one thread, or a GPU, the reading path runs, and with
-it the memory order (which steers the order of later sums: the bits of one-thread runs).
+(steps alternated in one process, two threads, 2026-12-07). On one thread, or a GPU, the reading
+path runs, and with it the memory order (which steers the order of later sums: the bits of
+one-thread runs).
 """
 
 from .. import backend, grad_mode, kernels
