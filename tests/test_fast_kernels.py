@@ -104,6 +104,69 @@ def test_fast_convolve_transpose_equals_the_reading_path(c):
                          seed=c["seed"])
 
 
+@contextlib.contextmanager
+def gathering(route=True):
+    """Every fast convolution takes the gather route (route=True) or im2col (False); undone after.
+    (A context manager, not monkeypatch: hypothesis runs many examples in one test call.)"""
+    rule = fast_conv._gathers
+    fast_conv._gathers = lambda out_channels, in_channels: route
+    try:
+        yield
+    finally:
+        fast_conv._gathers = rule
+
+
+@given(conv_geometries())
+def test_the_gather_route_of_a_convolution_equals_the_reading_path(c):
+    """A convolution to few channels sums each kernel offset's shifted product (sum_windows) and
+    spreads g back for its weight gradient (spread_windows), instead of im2col: forced here for
+    every geometry; values, gradients and second derivatives as the reading path's."""
+    rng = np.random.default_rng(c["seed"])
+    geom = c["geom"]
+    x = layout(rng.standard_normal((c["B"], c["C"], *geom.size)), c["kind"])
+    w = rng.standard_normal((c["O"], c["C"], *geom.kernel))
+    arrays = [x, w] + ([rng.standard_normal(c["O"])] if c["bias"] else [])
+    fn = lambda f: (lambda x, w, b=None: f(x, w, b, geom))  # noqa: E731
+    with gathering():
+        assert_same_function(fn(reading_conv.convolve.reading), fn(fast_conv.convolve), arrays, seed=c["seed"])
+
+
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("channels, stride", [((16, 1), 1), ((24, 3), 1), ((16, 2), 2)])
+def test_a_convolution_to_few_channels_gathers(channels, stride, split, monkeypatch):
+    """The rule picks the gather route for a conv to an image's channels (the UNet's last conv):
+    its forward and both gradients agree with im2col's, on one thread and with the batch split in
+    slices over two."""
+    C, O = channels
+    assert fast_conv._gathers(O, C)
+    rng = np.random.default_rng(O)
+    x0, w0, b0 = rng.standard_normal((5, C, 7, 6)), rng.standard_normal((O, C, 3, 3)), rng.standard_normal(O)
+    gathers = []
+    monkeypatch.setattr(fast_conv, "sum_windows", lambda *a, real=fast_conv.sum_windows: gathers.append(1) or real(*a))
+
+    def everything():
+        x, w, b = (tg.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        y = tg.nn.functional.conv2d(x, w, b, stride, 1)
+        (y * y).sum().backward()
+        return [t.detach().numpy() for t in (y, x.grad, w.grad, b.grad)]
+
+    with tg.use_fast_kernels(True):
+        with gathering(False):
+            im2col = everything()
+        assert not gathers
+        if split:
+            monkeypatch.setattr(fast_conv, "COLUMNS_BYTES", 1)  # one image a slice
+            monkeypatch.setattr(tg.fast.parallel, "SPLIT_BYTES", 0)
+            tg.fast.parallel.split_over_cores(2)
+        try:
+            gathered = everything()
+        finally:
+            tg.fast.parallel.split_over_cores(1)
+        assert gathers
+    for i, (a, b) in enumerate(zip(im2col, gathered)):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12, err_msg=f"result {i}")
+
+
 @pytest.mark.parametrize("channels", [(3, 5), (4, 4)])  # (g's, the result's): widening, and as many
 @pytest.mark.parametrize("kernel, padding, dilation", [(3, 1, 1), (3, 0, 1), (2, 1, 1), (3, 2, 2), ((1, 3), (0, 1), (1, 2))])
 def test_stride1_transpose_as_full_convolution_equals_the_scatter(kernel, padding, dilation, channels, monkeypatch):
