@@ -59,9 +59,12 @@ def assert_same_function(reading, fast, arrays, rtol=1e-9, atol=1e-10, second_or
 
 
 def layout(a, kind):
-    """The same values in other memory: NCHW, channels-last (what fast convs return) or strided."""
+    """The same values in other memory: NCHW, channels-last (what fast convs return), the first
+    channels of a wider channels-last array (a concatenation's gradient) or strided."""
     if kind == "channels_last" and a.ndim == 4:
         return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    if kind == "channel_slice" and a.ndim == 4:
+        return layout(np.concatenate([a, -a], axis=1), "channels_last")[:, : a.shape[1]]
     if kind == "strided":
         return np.repeat(a, 2, axis=-1)[..., ::2]
     return a
@@ -77,7 +80,7 @@ def conv_geometries(draw, transpose=False):
     x_size = [draw(st.integers(max(1, di * (ki - 1) + 1 - 2 * pi), 6)) for ki, pi, di in zip(k, p, d)]
     B, C, O = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
     geom = reading_conv.Geometry(k, s, p, d, x_size)
-    return dict(geom=geom, B=B, C=C, O=O, bias=draw(st.booleans()), kind=draw(st.sampled_from(["contiguous", "channels_last", "strided"])),
+    return dict(geom=geom, B=B, C=C, O=O, bias=draw(st.booleans()), kind=draw(st.sampled_from(["contiguous", "channels_last", "channel_slice", "strided"])),
                 seed=draw(st.integers(0, 2**16)))
 
 
@@ -239,7 +242,7 @@ def norm_cases(draw):
     groups, per_group = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     spatial = draw(st.lists(st.integers(1, 4), min_size=0, max_size=2))
     return dict(shape=(draw(st.integers(1, 3)), groups * per_group, *spatial), groups=groups,
-                kind=draw(st.sampled_from(["contiguous", "channels_last", "strided"])),
+                kind=draw(st.sampled_from(["contiguous", "channels_last", "channel_slice", "strided"])),
                 affine=draw(st.booleans()), seed=draw(st.integers(0, 2**16)))
 
 
@@ -259,7 +262,7 @@ def test_fast_group_norm_equals_the_reading_path(c):
 def batch_norm_cases(draw):
     spatial = draw(st.lists(st.integers(1, 4), min_size=0, max_size=2))
     batch = draw(st.integers(1 if spatial else 2, 3))  # more than one value per channel
-    return dict(shape=(batch, draw(st.integers(1, 4)), *spatial), kind=draw(st.sampled_from(["contiguous", "channels_last", "strided"])),
+    return dict(shape=(batch, draw(st.integers(1, 4)), *spatial), kind=draw(st.sampled_from(["contiguous", "channels_last", "channel_slice", "strided"])),
                 affine=draw(st.booleans()), seed=draw(st.integers(0, 2**16)))
 
 
@@ -433,7 +436,7 @@ def test_fast_add_over_the_cores_gives_numpys_sum_bits_and_memory_order(monkeypa
 def upsampling_cases(draw):
     return dict(shape=tuple(draw(st.integers(1, 3)) for _ in range(4)),
                 factors=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
-                kind=draw(st.sampled_from(["contiguous", "channels_last", "strided"])),
+                kind=draw(st.sampled_from(["contiguous", "channels_last", "channel_slice", "strided"])),
                 seed=draw(st.integers(0, 2**16)))
 
 

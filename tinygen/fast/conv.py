@@ -154,9 +154,13 @@ def _weight_matrix(w):
 
 
 def _rows(y):
-    """NCHW (B, O, OH, OW) -> (B*OH*OW, O); free when y is an NHWC-memory view made here."""
+    """NCHW (B, O, OH, OW) -> (B*OH*OW, O); free when y is an NHWC-memory view made here, or a
+    slice of the channels of one (a concatenation's gradient), whose rows BLAS reads where they lie."""
     rows = y.transpose(0, 2, 3, 1).reshape(-1, y.shape[1])
-    return backend.array_module(y).ascontiguousarray(rows)  # BLAS needs unit strides (a broadcast g has none)
+    row_step, step = rows.strides
+    if rows.size and step == rows.itemsize and row_step >= step * rows.shape[1] and row_step % step == 0:
+        return rows  # unit steps along a row, rows apart: what BLAS takes without a copy
+    return backend.array_module(y).ascontiguousarray(rows)  # (a broadcast g has no unit steps)
 
 
 def _nchw(rows, batch, out_hw):
