@@ -17,6 +17,9 @@ import sys
 import time
 
 
+READY = "ready?"  # a request that times nothing: Worker.wait_ready()
+
+
 def thread_env(threads):
     """Environment that pins every BLAS / OpenMP pool to ``threads`` threads."""
     env = dict(os.environ)
@@ -43,6 +46,10 @@ class Worker:
             raise RuntimeError(f"the {self.framework} worker died while timing {case}")
         return json.loads(line)["ms"]
 
+    def wait_ready(self):
+        """Return once the worker has started (imports and set-up done) and answers."""
+        self.time(READY, 0)
+
     def close(self):
         self.proc.stdin.close()
         self.proc.wait()
@@ -58,6 +65,10 @@ def serve(make_case):
     for line in sys.stdin:
         request = json.loads(line)
         name = request["case"]
+        if name == READY:  # nothing to time: the answer says the worker is up
+            sys.stdout.write(json.dumps({"ms": []}) + "\n")
+            sys.stdout.flush()
+            continue
         if name not in cases:
             cases[name] = make_case(name)
             for _ in range(2):  # warm-up: allocator, BLAS threads, lazy imports

@@ -196,3 +196,18 @@ def test_worker_setup_splits_over_cores_only_when_asked_and_above_one_thread(mon
     monkeypatch.setenv("TINYGEN_BENCH_SPLIT_CORES", "0")
     run.worker_setup("tinygen", 2)
     assert calls == [2]
+
+
+def test_a_worker_answers_ready_before_building_any_case(monkeypatch, capsys):
+    """The parent waits for every worker (PyTorch's imports take seconds) before it times NumPy's
+    matmul, so the rate it prints is not halved by a second process starting beside it."""
+    import io
+
+    timing = load_script("benchmarks/_timing.py")
+    built = []
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps({"case": timing.READY, "reps": 0}) + "\n"
+                                                  + json.dumps({"case": "x", "reps": 2}) + "\n"))
+    timing.serve(lambda name: built.append(name) or (lambda: None))
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert answers[0] == {"ms": []} and len(answers[1]["ms"]) == 2
+    assert built == ["x"]  # the ready request built nothing
