@@ -101,11 +101,14 @@ def serve_framework(framework, threads, make_tinygen_case, make_torch_case):
         serve(make_tinygen_case)
 
 
-def paired_rounds(workers, case, rounds, reps, settle_s=0.05):
+def paired_rounds(workers, case, rounds, reps, settle_s=0.25):
     """Time ``case`` on each worker in turn, ``rounds`` times; the median of each round's reps.
 
     Returns {framework: [per-round median ms]}. ``settle_s`` lets the previous worker's
-    spinning threads go quiet before the next one starts.
+    spinning threads go quiet before the next one starts: OpenBLAS's spin for 2^28 cycles (about
+    0.1 s here) after a product. With 0.05 s, PyTorch's two-thread VAE step, timed just after
+    tinygen's, took 5 or 13 ms by turns (tinygen's two BLAS threads still spinning on both cores);
+    with 0.1-0.5 s, 4.7-5.0 ms every round (2026-12-07). 0.25 s leaves room for a slower core.
     """
     result = {w.framework: [] for w in workers}
     for _ in range(rounds):
