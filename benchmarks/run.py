@@ -579,7 +579,7 @@ def measure(args, threads, chosen, with_torch):
         best = min(matmul)
         report["matmul"] = {"n": MATMUL_N, "ms": best, "gflops": 2 * MATMUL_N**3 / best / 1e6}
         print(f"numpy float32 matmul {MATMUL_N}x{MATMUL_N}: {report['matmul']['gflops']:.1f} GFLOP/s "
-              f"(best of 5, {threads} thread(s))")
+              f"(best of 5, {'BLAS at one thread: split over cores' if split else f'{threads} thread(s)'})")
         print(header)
         print("-" * len(header))
         for number in chosen:
