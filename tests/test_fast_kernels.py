@@ -84,8 +84,8 @@ def conv_geometries(draw, transpose=False):
                 seed=draw(st.integers(0, 2**16)))
 
 
-@given(conv_geometries())
-def test_fast_convolve_equals_the_reading_path(c):
+def check_fast_convolve(c):
+    """The fast conv2d against the reading path on one drawn case: values, first and second order."""
     rng = np.random.default_rng(c["seed"])
     geom = c["geom"]
     x = layout(rng.standard_normal((c["B"], c["C"], *geom.size)), c["kind"])
@@ -93,6 +93,11 @@ def test_fast_convolve_equals_the_reading_path(c):
     arrays = [x, w] + ([rng.standard_normal(c["O"])] if c["bias"] else [])
     fn = lambda f: (lambda x, w, b=None: f(x, w, b, geom))  # noqa: E731
     assert_same_function(fn(reading_conv.convolve.reading), fn(fast_conv.convolve), arrays, seed=c["seed"])
+
+
+@given(conv_geometries())
+def test_fast_convolve_equals_the_reading_path(c):
+    check_fast_convolve(c)
 
 
 @given(conv_geometries())
@@ -124,14 +129,8 @@ def test_the_gather_route_of_a_convolution_equals_the_reading_path(c):
     """A convolution to few channels sums each kernel offset's shifted product (sum_windows) and
     spreads g back for its weight gradient (spread_windows), instead of im2col: forced here for
     every geometry; values, gradients and second derivatives as the reading path's."""
-    rng = np.random.default_rng(c["seed"])
-    geom = c["geom"]
-    x = layout(rng.standard_normal((c["B"], c["C"], *geom.size)), c["kind"])
-    w = rng.standard_normal((c["O"], c["C"], *geom.kernel))
-    arrays = [x, w] + ([rng.standard_normal(c["O"])] if c["bias"] else [])
-    fn = lambda f: (lambda x, w, b=None: f(x, w, b, geom))  # noqa: E731
     with gathering():
-        assert_same_function(fn(reading_conv.convolve.reading), fn(fast_conv.convolve), arrays, seed=c["seed"])
+        check_fast_convolve(c)
 
 
 @pytest.mark.parametrize("split", [False, True])
