@@ -42,7 +42,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 
 import _timing  # benchmarks/_timing.py: `python benchmarks/x.py` puts benchmarks/ on the path
 
@@ -574,7 +573,6 @@ def measure(args, threads, chosen, with_torch):
     try:
         for w in workers:  # PyTorch's worker takes seconds to import: it must not share the cores with the matmul
             w.wait_ready()
-        time.sleep(0.05)
         matmul = workers[0].time("matmul", 5)
         best = min(matmul)
         report["matmul"] = {"n": MATMUL_N, "ms": best, "gflops": 2 * MATMUL_N**3 / best / 1e6}

@@ -134,7 +134,7 @@ def sum_windows(values, geom, out):
     """out (B, OH, OW, O) = the sum over kernel offsets (u, v) of values[:, i, j, u, v] at the pixels
     (i, j) that offset reads: the adjoint of col2im. ``values``: (B, H+2ph, W+2pw, kh, kw, O)."""
     for k, (u, v, rows, cols) in enumerate(offset_windows(geom)):
-        if k == 0:
+        if k == 0:  # the first offset writes, the rest add: no pass to zero ``out`` first
             out[...] = values[:, rows, cols, u, v]
         else:
             out += values[:, rows, cols, u, v]
@@ -195,7 +195,7 @@ class Conv2d(Function):
         gw = None
         if self.needs_input_grad[1]:
             gw = ConvWeightGrad.apply(x, g, geom=self.geom, rows=rows)
-        return (gx, gw) + _bias_grad(g, self.needs_input_grad, rows)
+        return (gx, gw) + _bias_grad(g, self.needs_input_grad)
 
 
 class ConvTranspose2d(Function):
@@ -282,7 +282,9 @@ def _weight_and_bias_grads(x, rows, geom, cols=None, with_bias=False):
 
     Without cols the product is summed over slices of the batch (rows and columns sliced alike),
     and each slice's share of db is made by the thread that multiplies it, just after: its rows
-    are then still in cache, and no one-thread pass over all the rows is left for later.
+    are then still in cache, and no one-thread pass over all the rows is left for later. db is a
+    product with a row of ones because that streams through the rows, where NumPy's sum over the
+    outer axis goes row by row (50176 rows of 32: 240 against 1073 us, 2026-12-07).
     """
     xp, (kh, kw), (O, C) = backend.array_module(x), geom.kernel, (rows.shape[1], x.shape[1])
     bias = (lambda r: xp.ones((1, r.shape[0]), r.dtype) @ r) if with_bias else (lambda r: None)  # noqa: E731
@@ -411,9 +413,10 @@ def _gathered_rows(x, w, geom, bias=None):
 
 
 def _gathered_weight_grad(x, rows, geom, bias):
-    """The weight gradient of a convolution to few channels (``_gathers``), as a (C, kh*kw*O) part
-    per batch slice: the padded pixels^T @ g spread back to the pixels each offset read
-    (spread_windows); with each part, ``bias(the slice's rows)``."""
+    """The weight gradient of a convolution to few channels (``_gathers``), one (C, kh*kw*O) part per
+    batch slice: the padded pixels^T @ g spread back to the pixels each offset read
+    (spread_windows). Each part comes paired with ``bias(its slice's rows)``, as in
+    _weight_and_bias_grads."""
     (B, C), (OH, OW), (kh, kw), O = x.shape[:2], geom.out, geom.kernel, rows.shape[1]
     xp = backend.array_module(x)
     g = rows.reshape(B, OH, OW, O)
@@ -429,31 +432,22 @@ def _gathered_weight_grad(x, rows, geom, bias):
 
 def _bias_with_weight_grad(needs_input_grad, rows):
     """Whether Conv2d.backward makes the weight and bias gradients in one split pass
-    (``_weight_and_bias_grads``): both wanted, split_over_cores() on, no graph recorded."""
+    (``_weight_and_bias_grads``): both wanted, split_over_cores() on, no graph recorded. On one
+    thread the bias keeps the sum op, whose order of additions (and so its bits) a ones-product
+    would change; with a graph it must be an op."""
     return (
         len(needs_input_grad) == 3 and needs_input_grad[1] and needs_input_grad[2] and rows is not None
         and parallel.threads_for(rows) > 1 and not grad_mode.is_grad_enabled()
     )
 
 
-def _bias_grad(g, needs_input_grad, rows=None):
-    """() without a bias input; else (db,) with db = sum of g over batch and pixels: from g's
-    rows (B*OH*OW, O) as one product with a row of ones when split_over_cores() is on (BLAS is then
-    at one thread) and no graph is recorded; else as the sum op (one thread keeps its bits).
-
-    The product streams through the rows, where NumPy's sum over the outer axis goes row by row
-    (50176 rows of 32: 240 against 1073 us). Splitting it over the cores as well lost: whole steps
-    alternated in one process ran 1% faster with the product on the calling thread (UNet 520
-    against 528 ms, DCGAN 95.2 against 96.3, two threads, 2026-12-07).
-    """
+def _bias_grad(g, needs_input_grad):
+    """() without a bias input; else (db,) with db = sum of g over batch and pixels, as the sum op
+    (differentiable, and on one thread the bits it always had). Split over cores, Conv2d makes it
+    beside the weight gradient instead (``_weight_and_bias_grads``)."""
     if len(needs_input_grad) < 3:
         return ()
-    if not needs_input_grad[2]:
-        return (None,)
-    if rows is None or parallel.threads() == 1 or grad_mode.is_grad_enabled():
-        return (g.sum(dim=(0, 2, 3)),)
-    xp = backend.array_module(rows)
-    return (Tensor.wrap((xp.ones((1, rows.shape[0]), rows.dtype) @ rows)[0]),)
+    return (g.sum(dim=(0, 2, 3)) if needs_input_grad[2] else None,)
 
 
 @kernels.fast_kernel(reading.convolve)
